@@ -1,0 +1,1 @@
+"""The Deep Chat LLM gateway."""

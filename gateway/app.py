@@ -1,0 +1,45 @@
+"""The application factory: settings in, a FastAPI app with one provider client per process out."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
+
+from gateway import errors
+from gateway.routes import chat, demo, health
+from gateway.settings import Settings
+from gateway.state import Gateway
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        gateway = Gateway.start(settings)
+        app.state.gateway = gateway
+        try:
+            yield
+        finally:
+            await gateway.aclose()
+
+    # No /docs: its page loads assets from a CDN, which a closed network cannot reach.
+    app = FastAPI(title="Deep Chat gateway", lifespan=lifespan, docs_url=None, redoc_url=None)
+    errors.install(app)
+    for module in (chat, health, demo):
+        app.include_router(module.router)
+    if settings.cors_origins:
+        wildcard = "*" in settings.cors_origins
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=not wildcard,  # credentials only ever go to explicitly named origins
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["authorization", "content-type", "accept", "x-request-id"],
+            expose_headers=["retry-after", "x-request-id"],
+            max_age=600,
+        )
+    return app

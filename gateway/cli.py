@@ -1,0 +1,77 @@
+"""`python -m gateway` / `deepchat-gateway`: check the configuration, then serve with uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import uvicorn
+
+from gateway.settings import Settings
+from gateway.state import build_provider
+from providers import REGISTRY
+from providers.base import ConfigError, load_settings
+
+EPILOG = """\
+Every option can also be set by its environment variable (or a .env file in the working directory):
+  GATEWAY_PROVIDER       provider: {providers} (default echo)
+  GATEWAY_MODEL          model name sent to the provider (default: the provider's own)
+  GATEWAY_SYSTEM_PROMPT  system prompt put before every conversation
+  GATEWAY_MAX_TOKENS, GATEWAY_TEMPERATURE   generation limits (anthropic ignores temperature)
+  GATEWAY_CORS_ORIGINS   comma-separated origins allowed to call from a browser
+  GATEWAY_KEEPALIVE_SECONDS  provider silence before a ": ping" comment (default 15)
+  GATEWAY_CONNECT_TIMEOUT, GATEWAY_READ_TIMEOUT  upstream timeouts in seconds (default 10, 120)
+  GATEWAY_ECHO_DELAY     seconds between the echo provider's words (default 0.05)
+  OPENAI_API_KEY, OPENAI_BASE_URL        for --provider openai (or any OpenAI-compatible server)
+  ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL  for --provider anthropic
+"""
+
+# Command-line flags, as the environment variables they stand for: the worker processes uvicorn starts
+# read their settings from the environment, so flags are passed on that way.
+FLAGS = {
+    "host": "GATEWAY_HOST",
+    "port": "GATEWAY_PORT",
+    "workers": "GATEWAY_WORKERS",
+    "provider": "GATEWAY_PROVIDER",
+    "model": "GATEWAY_MODEL",
+    "log_level": "GATEWAY_LOG_LEVEL",
+}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="deepchat-gateway",
+        description="An LLM gateway for the Deep Chat web component: POST /chat streams the provider's "
+        "reply as Server-Sent Events; GET / serves a demo page.",
+        epilog=EPILOG.format(providers=", ".join(sorted(REGISTRY))),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", help="port to listen on (default 8000)")
+    parser.add_argument("--workers", help="server processes (default 1)")
+    parser.add_argument("--provider", help="provider adapter (default echo)")
+    parser.add_argument("--model", help="model name sent to the provider")
+    parser.add_argument("--log-level", help="critical, error, warning, info or debug (default info)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    for option, variable in FLAGS.items():
+        value = getattr(args, option)
+        if value is not None:
+            os.environ[variable] = value
+    try:
+        settings = load_settings(Settings, ".env")
+        build_provider(settings)  # a missing key or bad provider setting stops us here, not at a request
+    except ConfigError as exc:
+        sys.exit(f"deepchat-gateway: configuration error: {exc}")
+    uvicorn.run(
+        "gateway.app:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_level=settings.log_level,
+    )

@@ -1,0 +1,91 @@
+"""Every error the gateway answers with is `{"error": "<message a person can act on>"}`."""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from providers.errors import UpstreamError
+
+log = logging.getLogger("gateway.errors")
+
+
+class ClientError(Exception):
+    """The request cannot be served as sent: 400 malformed, 413 too large, 415 wrong type, 422 shape."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class Unavailable(Exception):
+    """The gateway is not configured to serve (a missing provider key): 503 naming what to fix."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps({"error": message}), status, headers, media_type="application/json")
+
+
+def retry_after_header(seconds: float | None) -> list[tuple[bytes, bytes]]:
+    """`retry-after` in whole seconds, at least 1: a 429 always tells the client when to come back."""
+    return [(b"retry-after", str(max(1, math.ceil(seconds or 1))).encode())]
+
+
+def install(app: FastAPI) -> None:
+    """Turn every failure, ours or the framework's, into `{"error": ...}` with its status."""
+
+    async def client_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ClientError)
+        return error_response(exc.status, exc.message)
+
+    async def unavailable(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, Unavailable)
+        return error_response(503, exc.message)
+
+    async def upstream_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, UpstreamError)
+        headers = {k.decode(): v.decode() for k, v in retry_after_header(exc.retry_after)}
+        return error_response(exc.status, exc.message, headers if exc.status == 429 else None)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        message = str(exc.detail)
+        if exc.status_code in (404, 405):
+            message = f"{message}: {request.method} {request.url.path}"
+        return error_response(exc.status_code, message, dict(exc.headers or {}))
+
+    async def validation_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        return error_response(422, describe_validation(exc.errors()))
+
+    async def internal_error(request: Request, exc: Exception) -> Response:
+        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return error_response(500, "The gateway hit an internal error; the operator can find it in the log.")
+
+    app.add_exception_handler(ClientError, client_error)
+    app.add_exception_handler(Unavailable, unavailable)
+    app.add_exception_handler(UpstreamError, upstream_error)
+    app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(Exception, internal_error)
+
+
+def describe_validation(errors: object) -> str:
+    """Pydantic's errors as one readable line: `messages.0.text: Input should be a valid string`."""
+    described = []
+    for error in errors if isinstance(errors, (list, tuple)) else []:
+        location = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
+        message = error.get("msg", "invalid")
+        described.append(f"{location}: {message}" if location else message)
+    return "; ".join(described[:5]) or "The request body has the wrong shape."

@@ -1,0 +1,171 @@
+"""Delivering one provider reply over HTTP, as Deep Chat SSE or as one JSON object.
+
+A pure ASGI response rather than Starlette's StreamingResponse, because three things must happen
+around the frames that a plain body iterator cannot express:
+- the first event is awaited before the status line, so failures that come at once (refused key,
+  rate limit, 5xx) become real HTTP statuses, yet a slow first token still gets headers and pings;
+- keep-alive comments go out whenever the provider is silent;
+- a client disconnect (Deep Chat's Stop) cancels the provider call at once, closing its connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncGenerator
+
+import orjson
+from starlette.responses import Response
+from starlette.types import Message, Receive, Scope, Send
+
+from gateway import errors
+from gateway.streaming import FrameFormat, frames
+from providers.base import Event, Finish, TextDelta, Usage
+from providers.errors import UpstreamError
+
+log = logging.getLogger("gateway.http")
+
+SSE_HEADERS = [
+    (b"content-type", b"text/event-stream"),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),  # nginx: do not buffer this response
+]
+PING = b": ping\n\n"
+
+
+class DeepChatSSE:
+    """Deep Chat's stream format: `data: {"text": ...}` per delta, `data: {"error": ...}` on failure."""
+
+    def text(self, delta: str) -> bytes:
+        return b'data: {"text":' + orjson.dumps(delta) + b"}\n\n"
+
+    def meta(self, event: Usage | Finish) -> bytes | None:
+        return None
+
+    def error(self, message: str) -> bytes:
+        return b'data: {"error":' + orjson.dumps(message) + b"}\n\n"
+
+    def end(self) -> bytes | None:
+        return None  # Deep Chat's stream ends when the body closes
+
+
+class ReplyResponse(Response):
+    """An ASGI response for one reply. `stream` picks SSE; otherwise the reply is collected into JSON.
+
+    A `Response` only so FastAPI passes it through untouched; it keeps none of Response's machinery.
+    """
+
+    def __init__(
+        self,
+        events: AsyncGenerator[Event, None],
+        *,
+        stream: bool,
+        keepalive: float,
+        fmt: FrameFormat[bytes] | None = None,
+        headers: list[tuple[bytes, bytes]] | None = None,
+    ) -> None:
+        self.events = events
+        self.stream = stream
+        self.keepalive = keepalive
+        self.fmt = fmt or DeepChatSSE()
+        self.extra_headers = headers or []
+        self.background = None
+        self._last_sent = 0.0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        body = asyncio.ensure_future(self._send_stream(send) if self.stream else self._send_json(send))
+        disconnect = asyncio.ensure_future(_wait_for_disconnect(receive))
+        try:
+            await asyncio.wait((body, disconnect), return_when=asyncio.FIRST_COMPLETED)
+            if not body.done():
+                log.info("client disconnected; cancelling the provider call")
+                body.cancel()
+            with contextlib.suppress(asyncio.CancelledError, OSError):  # OSError: ASGI 2.4 disconnect
+                await body
+        finally:
+            disconnect.cancel()
+            if not body.done():  # the server is cancelling us (shutdown): stop the provider call too
+                body.cancel()
+                with contextlib.suppress(BaseException):
+                    await body
+            await self.events.aclose()
+
+    async def _send_json(self, send: Send) -> None:
+        parts: list[str] = []
+        try:
+            async for event in self.events:
+                if type(event) is TextDelta:
+                    parts.append(event.text)
+        except UpstreamError as exc:
+            await _send_error(send, exc)
+            return
+        await _send_body(send, 200, orjson.dumps({"text": "".join(parts)}), self.extra_headers)
+
+    async def _send_stream(self, send: Send) -> None:
+        first_event = asyncio.ensure_future(anext(self.events, None))
+        try:
+            # Hold the status line until the first event, or until silence would need a keep-alive.
+            await asyncio.wait((first_event,), timeout=self.keepalive)
+            if first_event.done() and isinstance(failure := first_event.exception(), UpstreamError):
+                await _send_error(send, failure)
+                return
+            await self._stream_body(send, first_event)
+        finally:
+            if not first_event.done():
+                first_event.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await first_event
+
+    async def _stream_body(self, send: Send, first_event: asyncio.Future[Event | None]) -> None:
+        loop = asyncio.get_running_loop()
+        await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS + self.extra_headers})
+        self._last_sent = loop.time()
+        pinger = asyncio.ensure_future(self._ping(send))
+        try:
+            try:
+                first = await first_event
+            except UpstreamError as exc:  # after the headers: only an error frame can say it
+                await send({"type": "http.response.body", "body": self.fmt.error(exc.message)})
+                return
+            async with contextlib.aclosing(frames(self.events, self.fmt, first)) as body:
+                async for frame in body:
+                    await send({"type": "http.response.body", "body": frame, "more_body": True})
+                    self._last_sent = loop.time()
+        finally:
+            pinger.cancel()
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def _ping(self, send: Send) -> None:
+        loop = asyncio.get_running_loop()
+        while True:  # ends by cancellation with the body; a send failure means the client left
+            wait = self._last_sent + self.keepalive - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+                continue
+            await send({"type": "http.response.body", "body": PING, "more_body": True})
+            self._last_sent = loop.time()
+
+
+async def _wait_for_disconnect(receive: Receive) -> None:
+    while True:
+        message: Message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+
+
+async def _send_error(send: Send, exc: UpstreamError) -> None:
+    headers = errors.retry_after_header(exc.retry_after) if exc.status == 429 else []
+    await _send_body(send, exc.status, orjson.dumps({"error": exc.message}), headers)
+
+
+async def _send_body(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), *headers],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+

@@ -1,0 +1,51 @@
+"""Deep Chat's endpoints: `/chat` (JSON or SSE by `Accept`) and `/chat-stream` (always SSE)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from gateway.deepchat import DeepChatBody, parse_json_body, to_messages
+from gateway.deps import GatewayDep
+from gateway.errors import ClientError
+from gateway.responses import ReplyResponse
+from gateway.state import Gateway
+
+router = APIRouter()
+
+_BODY_DOC: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": DeepChatBody.model_json_schema()}},
+    }
+}
+
+
+@router.post("/chat", response_model=None, openapi_extra=_BODY_DOC)
+async def chat(request: Request, gateway: GatewayDep) -> Response:
+    """Deep Chat's endpoint: SSE when `Accept` has `text/event-stream`, else `{"text": ...}`."""
+    return await _reply(request, gateway, stream="text/event-stream" in request.headers.get("accept", ""))
+
+
+@router.post("/chat-stream", response_model=None, openapi_extra=_BODY_DOC)
+async def chat_stream(request: Request, gateway: GatewayDep) -> Response:
+    """Always streams SSE: `data: {"text": ...}` per delta."""
+    return await _reply(request, gateway, stream=True)
+
+
+async def _reply(request: Request, gateway: Gateway, *, stream: bool) -> Response:
+    provider = gateway.ready_provider()
+    messages = to_messages(await _read_body(request))
+    events = provider.stream(gateway.request_for(messages))
+    return ReplyResponse(events, stream=stream, keepalive=gateway.settings.keepalive_seconds)
+
+
+async def _read_body(request: Request) -> DeepChatBody:
+    content_type = request.headers.get("content-type", "")
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type == "application/json" or media_type.endswith("+json"):
+        return parse_json_body(await request.body())
+    raise ClientError(415, f"Send the chat as application/json; got {media_type or 'no content type'!r}.")
+

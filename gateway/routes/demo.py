@@ -1,0 +1,36 @@
+"""`GET /`: a Deep Chat widget wired to this gateway, and the widget's bundle when it is installed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter
+from starlette.responses import FileResponse, HTMLResponse, Response
+
+from gateway.deps import GatewayDep
+from gateway.errors import error_response
+
+router = APIRouter()
+
+PAGE = (Path(__file__).parent.parent / "static" / "index.html").read_text(encoding="utf-8")
+
+# Where `npm install` puts the widget (the README's set-up), or where the container image copies it.
+BUNDLE_CANDIDATES = (
+    Path.cwd() / "node_modules" / "deep-chat" / "dist" / "deepChat.bundle.js",
+    Path(__file__).parent.parent / "static" / "deepChat.bundle.js",
+)
+
+
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+async def demo_page(gateway: GatewayDep) -> HTMLResponse:
+    provider = gateway.provider
+    label = f"{provider.name} · {provider.model}" if provider else "not configured"
+    return HTMLResponse(PAGE.replace("{{provider}}", label))
+
+
+@router.get("/deep-chat.js", include_in_schema=False, response_model=None)
+async def deep_chat_bundle() -> Response:
+    bundle = next((path for path in BUNDLE_CANDIDATES if path.is_file()), None)
+    if bundle is None:
+        return error_response(404, "The deep-chat bundle is not installed; run `npm install` (see README).")
+    return FileResponse(bundle, media_type="text/javascript", headers={"cache-control": "public, max-age=3600"})

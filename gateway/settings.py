@@ -1,0 +1,62 @@
+"""The gateway's own settings: `GATEWAY_*` variables, also read from a `.env` file.
+
+Provider keys are not here: each adapter reads its SDK's own variables (`OPENAI_API_KEY`, ...).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from providers import REGISTRY
+
+ENV_PREFIX = "GATEWAY_"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_file=".env", extra="ignore", validate_default=True
+    )
+
+    provider: str = Field("echo", description="which provider adapter answers")
+    model: str | None = Field(None, description="model name sent to the provider")
+    system_prompt: str | None = Field(None, description="system prompt put before every conversation")
+    max_tokens: int | None = Field(None, ge=1, description="reply length limit sent to the provider")
+    temperature: float | None = Field(None, ge=0, le=2, description="sampling temperature, if supported")
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="origins allowed to call from a browser, comma-separated"
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    workers: int = Field(1, ge=1, le=256)
+    keepalive_seconds: float = Field(
+        15.0, gt=0, le=300, description="provider silence before a `: ping` comment is sent"
+    )
+    connect_timeout: float = Field(10.0, gt=0, description="seconds to connect to the provider")
+    read_timeout: float = Field(120.0, gt=0, description="seconds the provider may stay silent")
+    log_level: str = "info"
+
+    @field_validator("provider")
+    @classmethod
+    def _known_provider(cls, value: str) -> str:
+        name = value.strip().lower()
+        if name not in REGISTRY:
+            raise ValueError(f"unknown provider {value!r}; choose one of: {', '.join(sorted(REGISTRY))}")
+        return name
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.strip().lower()
+        if level not in {"critical", "error", "warning", "info", "debug"}:
+            raise ValueError("must be one of critical, error, warning, info, debug")
+        return level

@@ -1,0 +1,73 @@
+"""The one shared generator: provider events in, wire frames out, for every front door.
+
+Formats (Deep Chat SSE, websocket, OpenAI chunks) differ only in how they spell a delta, an error and the
+end; the control flow, and what happens on failure, lives here once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
+from typing import Protocol, TypeVar
+
+from providers.base import Event, Finish, TextDelta, Usage
+from providers.errors import UpstreamError
+
+log = logging.getLogger("gateway.stream")
+
+Frame = TypeVar("Frame")
+Frame_co = TypeVar("Frame_co", covariant=True)
+
+INTERNAL_ERROR = "The gateway failed while streaming the reply; please try again."
+
+
+class FrameFormat(Protocol[Frame_co]):
+    def text(self, delta: str) -> Frame_co: ...
+
+    def meta(self, event: Usage | Finish) -> Frame_co | None:
+        """A frame for a non-text event, or None where the format has no place for it."""
+        ...
+
+    def error(self, message: str) -> Frame_co: ...
+
+    def end(self) -> Frame_co | None: ...
+
+
+async def frames(
+    events: AsyncGenerator[Event, None], fmt: FrameFormat[Frame], first: Event | None = None
+) -> AsyncGenerator[Frame, None]:
+    """Frames for a reply: one per delta, then the end; a failure ends it with an error frame instead.
+
+    `first` is an event already taken from `events` (the caller peeked it to choose a status). Never
+    raises for a provider failure: once a response has started, an error frame is the only honest way
+    left to say something went wrong. Closing this generator closes the provider's stream.
+    """
+    async with aclosing(events):
+        try:
+            if first is not None:
+                frame = _frame(first, fmt)
+                if frame is not None:
+                    yield frame
+            async for event in events:
+                if type(event) is TextDelta:  # the hot path: skip the general dispatch
+                    yield fmt.text(event.text)
+                else:
+                    frame = _frame(event, fmt)
+                    if frame is not None:
+                        yield frame
+        except UpstreamError as exc:
+            log.warning("upstream failed mid-stream: %s", exc.message)
+            yield fmt.error(exc.message)
+            return
+        except Exception:
+            log.exception("reply stream failed")
+            yield fmt.error(INTERNAL_ERROR)
+            return
+    end = fmt.end()
+    if end is not None:
+        yield end
+
+
+def _frame(event: Event, fmt: FrameFormat[Frame]) -> Frame | None:
+    return fmt.text(event.text) if isinstance(event, TextDelta) else fmt.meta(event)

@@ -1,0 +1,157 @@
+"""Anthropic Messages through the official SDK (2.x: bearer auth, no sampling parameters)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from typing import Any
+
+import anthropic
+import httpx2
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from providers import errors
+from providers.base import (
+    ChatRequest,
+    ConfigError,
+    Event,
+    Finish,
+    ImagePart,
+    Message,
+    ProviderOptions,
+    load_settings,
+    TextDelta,
+    TextPart,
+    Usage,
+)
+
+DEFAULT_MODEL = "claude-sonnet-4-5"
+DEFAULT_MAX_TOKENS = 4096  # the Messages API requires max_tokens on every request
+
+# Error types of Anthropic's error bodies, as the HTTP statuses they stand for; a mid-stream
+# `event: error` arrives inside an HTTP 200 and carries only the type.
+_STATUS_OF_ERROR_TYPE = {
+    "invalid_request_error": 400,
+    "authentication_error": 401,
+    "permission_error": 403,
+    "not_found_error": 404,
+    "request_too_large": 413,
+    "rate_limit_error": 429,
+    "api_error": 500,
+    "overloaded_error": 529,
+}
+
+
+class AnthropicSettings(BaseSettings):
+    """The SDK's own variables, read here so a missing key is reported at start-up."""
+
+    model_config = SettingsConfigDict(env_prefix="ANTHROPIC_", extra="ignore")
+
+    api_key: SecretStr | None = None
+    base_url: str | None = None
+
+
+class AnthropicProvider:
+    name = "anthropic"
+    accepts_images = True
+
+    def __init__(self, client: anthropic.AsyncAnthropic, model: str) -> None:
+        self.model = model
+        self._client = client
+
+    async def stream(self, request: ChatRequest) -> AsyncGenerator[Event, None]:
+        # anthropic 2.x no longer accepts temperature: request.temperature is not sent.
+        params: dict[str, Any] = {
+            "model": request.model or self.model,
+            "max_tokens": request.max_tokens or DEFAULT_MAX_TOKENS,
+            "messages": to_anthropic_messages(request.messages),
+            "stream": True,
+        }
+        if request.system:
+            params["system"] = request.system
+        input_tokens: int | None = None
+        finished = False
+        try:
+            stream = await self._client.messages.create(**params)
+            async with stream:
+                async for event in stream:
+                    if event.type == "content_block_delta":
+                        if event.delta.type == "text_delta" and event.delta.text:
+                            yield TextDelta(event.delta.text)
+                    elif event.type == "message_start":
+                        input_tokens = event.message.usage.input_tokens
+                    elif event.type == "message_delta":
+                        yield Usage(input_tokens, event.usage.output_tokens)
+                        if event.delta.stop_reason:
+                            yield Finish(event.delta.stop_reason)
+                    elif event.type == "message_stop":
+                        finished = True
+        except anthropic.APIStatusError as exc:
+            status, message = _status_and_message(exc)
+            raise errors.from_status(
+                self.name,
+                status,
+                message,
+                key_variable="ANTHROPIC_API_KEY",
+                retry_after=errors.retry_after_seconds(exc.response.headers.get("retry-after")),
+            ) from exc
+        except anthropic.APITimeoutError as exc:
+            raise errors.timeout(self.name) from exc
+        except anthropic.APIConnectionError as exc:
+            raise errors.connection(self.name) from exc
+        except httpx2.TimeoutException as exc:  # raised raw while reading the stream's body
+            raise errors.timeout(self.name) from exc
+        except httpx2.TransportError as exc:
+            raise errors.broken_stream(self.name) from exc
+        if not finished:
+            raise errors.broken_stream(self.name, "the reply ended before the provider finished it")
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+
+def _status_and_message(exc: anthropic.APIStatusError) -> tuple[int, str | None]:
+    body = exc.body
+    error = body.get("error") if isinstance(body, dict) else None
+    status = exc.status_code
+    if status < 400 and isinstance(error, dict):  # `event: error` inside a 200 stream
+        status = _STATUS_OF_ERROR_TYPE.get(str(error.get("type")), 502)
+    return status, errors.body_message(body)
+
+
+def to_anthropic_messages(messages: tuple[Message, ...]) -> list[dict[str, Any]]:
+    """Map a conversation to alternating user/assistant turns starting with the user.
+
+    Consecutive turns of one role are merged (the API demands alternation); assistant turns before the
+    first user turn (a page's greeting) are dropped, since the API requires a user turn first; empty text
+    blocks are dropped because the API rejects them.
+    """
+    turns: list[dict[str, Any]] = []
+    for message in messages:
+        blocks = [_block(part) for part in message.parts if not (isinstance(part, TextPart) and not part.text)]
+        if not blocks or (not turns and message.role != "user"):
+            continue
+        if turns and turns[-1]["role"] == message.role:
+            turns[-1]["content"].extend(blocks)
+        else:
+            turns.append({"role": message.role, "content": blocks})
+    return turns
+
+
+def _block(part: TextPart | ImagePart) -> dict[str, Any]:
+    if isinstance(part, TextPart):
+        return {"type": "text", "text": part.text}
+    return {"type": "image", "source": {"type": "base64", "media_type": part.media_type, "data": part.data}}
+
+
+def create(options: ProviderOptions) -> AnthropicProvider:
+    settings = load_settings(AnthropicSettings, options.env_file)
+    if settings.api_key is None or not settings.api_key.get_secret_value():
+        raise ConfigError("ANTHROPIC_API_KEY", "not set; the anthropic provider needs it")
+    client = anthropic.AsyncAnthropic(
+        api_key=settings.api_key.get_secret_value(),
+        base_url=settings.base_url,
+        max_retries=0,  # the SDK would retry silently; retries belong to the gateway
+        timeout=httpx2.Timeout(options.read_timeout, connect=options.connect_timeout),
+    )
+    return AnthropicProvider(client, options.model or DEFAULT_MODEL)

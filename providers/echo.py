@@ -1,0 +1,70 @@
+"""The built-in offline provider: streams the user's last message back word by word.
+
+It needs no key and no network, so a fresh checkout shows real streaming at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncGenerator
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from providers.base import ChatRequest, Event, Finish, ImagePart, Message, ProviderOptions, TextDelta, Usage, load_settings
+
+_WORD = re.compile(r"\S+\s*")
+
+
+class EchoSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_ECHO_", extra="ignore")
+
+    delay: float = Field(default=0.05, ge=0, le=10, description="seconds between streamed words")
+
+
+class EchoProvider:
+    name = "echo"
+    accepts_images = True
+
+    def __init__(self, model: str | None, delay: float) -> None:
+        self.model = model or "echo"
+        self.delay = delay
+
+    def stream(self, request: ChatRequest) -> AsyncGenerator[Event, None]:
+        return self._stream(reply_words(request.messages))
+
+    async def _stream(self, words: list[str]) -> AsyncGenerator[Event, None]:
+        for index, word in enumerate(words):
+            if index and self.delay:
+                await asyncio.sleep(self.delay)
+            yield TextDelta(word)
+        yield Usage(input_tokens=None, output_tokens=len(words))
+        yield Finish("stop")
+
+    async def aclose(self) -> None:
+        return None
+
+
+def reply_words(messages: tuple[Message, ...]) -> list[str]:
+    """The deltas of the echo reply: the last user message's words, then what was attached."""
+    last = next((m for m in reversed(messages) if m.role == "user"), None)
+    if last is None:
+        return ["There", " is", " no", " user", " message", " to", " echo."]
+    words = _WORD.findall(last.text.lstrip())
+    images = [part for part in last.parts if isinstance(part, ImagePart)]
+    if images:
+        described = ", ".join(_describe(image) for image in images)
+        words.append(f"{' ' if words else ''}[attached: {described}]")
+    return words or ["(an", " empty", " message)"]
+
+
+def _describe(image: ImagePart) -> str:
+    size = len(image.data) * 3 // 4 - image.data.count("=", -2)
+    name = f"{image.name}, " if image.name else ""
+    return f"{name}{image.media_type}, {size} bytes"
+
+
+def create(options: ProviderOptions) -> EchoProvider:
+    settings = load_settings(EchoSettings, options.env_file)
+    return EchoProvider(options.model, settings.delay)

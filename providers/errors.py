@@ -1,0 +1,120 @@
+"""Upstream failures, mapped once at the adapter edge into what the gateway's client should see."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+ErrorKind = Literal[
+    "auth",  # the provider refused the gateway's credentials
+    "rate_limit",
+    "overloaded",
+    "server",  # the provider failed (5xx)
+    "rejected",  # the provider refused the request (other 4xx)
+    "timeout",
+    "connection",
+    "protocol",  # the provider sent something we cannot read, or broke off the stream
+    "unsupported",  # the request needs a capability this provider lacks
+]
+
+
+class UpstreamError(Exception):
+    """A provider call failed. `status` is the HTTP status the gateway answers with."""
+
+    def __init__(
+        self, message: str, *, status: int, kind: ErrorKind, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.kind = kind
+        self.retry_after = retry_after
+
+
+def from_status(
+    provider: str,
+    status: int,
+    upstream_message: str | None,
+    *,
+    key_variable: str,
+    retry_after: float | None = None,
+) -> UpstreamError:
+    """Map an upstream HTTP error status to the gateway's answer.
+
+    The provider's own message is passed on only where it helps the user and cannot carry credentials:
+    401/403 messages can echo part of the key, so they are replaced by advice for the operator.
+    """
+    detail = _clip(upstream_message)
+    if status in (401, 403):
+        return UpstreamError(
+            f"The {provider} provider refused the gateway's credentials (HTTP {status}); "
+            f"the operator should check {key_variable}.",
+            status=502,
+            kind="auth",
+        )
+    if status == 429:
+        return UpstreamError(
+            f"The {provider} provider is rate limiting this gateway; try again shortly.",
+            status=429,
+            kind="rate_limit",
+            retry_after=retry_after,
+        )
+    if status in (503, 529):
+        return UpstreamError(
+            f"The {provider} provider is overloaded (HTTP {status}); try again shortly.",
+            status=503,
+            kind="overloaded",
+            retry_after=retry_after,
+        )
+    if status >= 500:
+        return UpstreamError(
+            f"The {provider} provider failed (HTTP {status}){_suffix(detail)}",
+            status=502,
+            kind="server",
+        )
+    return UpstreamError(
+        f"The {provider} provider rejected the request (HTTP {status}){_suffix(detail)}",
+        status=502,
+        kind="rejected",
+    )
+
+
+def timeout(provider: str) -> UpstreamError:
+    return UpstreamError(f"The {provider} provider did not answer in time.", status=504, kind="timeout")
+
+
+def connection(provider: str) -> UpstreamError:
+    return UpstreamError(f"Could not reach the {provider} provider.", status=502, kind="connection")
+
+
+def broken_stream(provider: str, detail: str | None = None) -> UpstreamError:
+    return UpstreamError(
+        f"The {provider} provider broke off its reply{_suffix(_clip(detail))}", status=502, kind="protocol"
+    )
+
+
+def _clip(message: str | None, limit: int = 300) -> str | None:
+    if not message:
+        return None
+    message = " ".join(message.split())
+    return message if len(message) <= limit else message[: limit - 1] + "…"
+
+
+def _suffix(detail: str | None) -> str:
+    return f": {detail}" if detail else "."
+
+
+def body_message(body: object) -> str | None:
+    """The human message inside a vendor error body: `{"error": {"message": ...}}` or `{"error": "..."}`."""
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        message = error.get("message")
+        return message if isinstance(message, str) else None
+    return error if isinstance(error, str) else None
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """`retry-after` in seconds; HTTP dates are rare from LLM APIs and read as absent."""
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None

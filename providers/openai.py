@@ -1,0 +1,123 @@
+"""OpenAI Chat Completions through the official SDK; `OPENAI_BASE_URL` makes it any compatible server."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from typing import Any
+
+import httpx2
+import openai
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from providers import errors
+from providers.base import (
+    ChatRequest,
+    ConfigError,
+    Event,
+    Finish,
+    ImagePart,
+    Message,
+    ProviderOptions,
+    load_settings,
+    TextDelta,
+    TextPart,
+    Usage,
+)
+
+DEFAULT_MODEL = "gpt-4o-mini"
+
+
+class OpenAISettings(BaseSettings):
+    """The SDK's own variables, read here so a missing key is reported at start-up."""
+
+    model_config = SettingsConfigDict(env_prefix="OPENAI_", extra="ignore")
+
+    api_key: SecretStr | None = None
+    base_url: str | None = None
+
+
+class OpenAIProvider:
+    accepts_images = True
+
+    def __init__(self, client: openai.AsyncOpenAI, model: str, *, name: str = "openai") -> None:
+        self.name = name
+        self.model = model
+        self._client = client
+
+    async def stream(self, request: ChatRequest) -> AsyncGenerator[Event, None]:
+        params: dict[str, Any] = {
+            "model": request.model or self.model,
+            "messages": to_openai_messages(request.system, request.messages),
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        if request.max_tokens is not None:
+            params["max_tokens"] = request.max_tokens
+        if request.temperature is not None:
+            params["temperature"] = request.temperature
+        finished = False
+        try:
+            stream = await self._client.chat.completions.create(**params)
+            async with stream:
+                async for chunk in stream:
+                    if chunk.usage is not None:
+                        yield Usage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
+                    for choice in chunk.choices:
+                        if choice.delta.content:
+                            yield TextDelta(choice.delta.content)
+                        if choice.finish_reason is not None:
+                            finished = True
+                            yield Finish(choice.finish_reason)
+        except openai.APIStatusError as exc:
+            raise errors.from_status(
+                self.name,
+                exc.status_code,
+                errors.body_message(exc.body),
+                key_variable="OPENAI_API_KEY",
+                retry_after=errors.retry_after_seconds(exc.response.headers.get("retry-after")),
+            ) from exc
+        except openai.APITimeoutError as exc:
+            raise errors.timeout(self.name) from exc
+        except openai.APIConnectionError as exc:
+            raise errors.connection(self.name) from exc
+        except openai.APIError as exc:  # an error object inside an HTTP 200 stream
+            raise errors.broken_stream(self.name, errors.body_message(exc.body) or exc.message) from exc
+        except httpx2.TimeoutException as exc:  # raised raw while reading the stream's body
+            raise errors.timeout(self.name) from exc
+        except httpx2.TransportError as exc:
+            raise errors.broken_stream(self.name) from exc
+        if not finished:
+            raise errors.broken_stream(self.name, "the reply ended before the provider finished it")
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+
+def to_openai_messages(system: str | None, messages: tuple[Message, ...]) -> list[dict[str, Any]]:
+    mapped: list[dict[str, Any]] = [{"role": "system", "content": system}] if system else []
+    for message in messages:
+        if message.role == "user" and any(isinstance(part, ImagePart) for part in message.parts):
+            mapped.append({"role": "user", "content": [_content_part(part) for part in message.parts]})
+        else:
+            mapped.append({"role": message.role, "content": message.text})
+    return mapped
+
+
+def _content_part(part: TextPart | ImagePart) -> dict[str, Any]:
+    if isinstance(part, TextPart):
+        return {"type": "text", "text": part.text}
+    return {"type": "image_url", "image_url": {"url": part.data_url}}
+
+
+def create(options: ProviderOptions) -> OpenAIProvider:
+    settings = load_settings(OpenAISettings, options.env_file)
+    if settings.api_key is None or not settings.api_key.get_secret_value():
+        raise ConfigError("OPENAI_API_KEY", "not set; the openai provider needs it")
+    client = openai.AsyncOpenAI(
+        api_key=settings.api_key.get_secret_value(),
+        base_url=settings.base_url,
+        max_retries=0,  # the SDK would retry silently; retries belong to the gateway
+        timeout=httpx2.Timeout(options.read_timeout, connect=options.connect_timeout),
+    )
+    return OpenAIProvider(client, options.model or DEFAULT_MODEL)
