@@ -44,7 +44,9 @@ class DeepChatBody(BaseModel):
 
 def parse_json_body(raw: bytes) -> DeepChatBody:
     if not raw.strip():
-        raise ClientError(400, 'The request body is empty; send JSON like {"messages": [{"role": "user", "text": "Hi"}]}.')
+        raise ClientError(
+            400, 'The request body is empty; send JSON like {"messages": [{"role": "user", "text": "Hi"}]}.'
+        )
     try:
         return DeepChatBody.model_validate_json(raw)
     except ValidationError as exc:

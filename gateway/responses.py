@@ -119,7 +119,9 @@ class ReplyResponse(Response):
 
     async def _stream_body(self, send: Send, first_event: asyncio.Future[Event | None]) -> None:
         loop = asyncio.get_running_loop()
-        await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS + self.extra_headers})
+        await send(
+            {"type": "http.response.start", "status": 200, "headers": SSE_HEADERS + self.extra_headers}
+        )
         self._last_sent = loop.time()
         pinger = asyncio.ensure_future(self._ping(send))
         try:
@@ -168,4 +170,3 @@ async def _send_body(send: Send, status: int, body: bytes, headers: list[tuple[b
         }
     )
     await send({"type": "http.response.body", "body": body})
-

@@ -19,10 +19,10 @@ from providers.base import (
     ImagePart,
     Message,
     ProviderOptions,
-    load_settings,
     TextDelta,
     TextPart,
     Usage,
+    load_settings,
 )
 
 DEFAULT_MODEL = "claude-sonnet-4-5"
@@ -70,9 +70,10 @@ class AnthropicProvider:
         if request.system:
             params["system"] = request.system
         input_tokens: int | None = None
-        finished = False
+        opened = finished = False
         try:
             stream = await self._client.messages.create(**params)
+            opened = True
             async with stream:
                 async for event in stream:
                     if event.type == "content_block_delta":
@@ -97,8 +98,8 @@ class AnthropicProvider:
             ) from exc
         except anthropic.APITimeoutError as exc:
             raise errors.timeout(self.name) from exc
-        except anthropic.APIConnectionError as exc:
-            raise errors.connection(self.name) from exc
+        except anthropic.APIConnectionError as exc:  # before the reply: unreachable; during it: cut off
+            raise (errors.broken_stream(self.name) if opened else errors.connection(self.name)) from exc
         except httpx2.TimeoutException as exc:  # raised raw while reading the stream's body
             raise errors.timeout(self.name) from exc
         except httpx2.TransportError as exc:
@@ -128,7 +129,9 @@ def to_anthropic_messages(messages: tuple[Message, ...]) -> list[dict[str, Any]]
     """
     turns: list[dict[str, Any]] = []
     for message in messages:
-        blocks = [_block(part) for part in message.parts if not (isinstance(part, TextPart) and not part.text)]
+        blocks = [
+            _block(part) for part in message.parts if not (isinstance(part, TextPart) and not part.text)
+        ]
         if not blocks or (not turns and message.role != "user"):
             continue
         if turns and turns[-1]["role"] == message.role:

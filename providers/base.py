@@ -116,7 +116,7 @@ SettingsT = TypeVar("SettingsT", bound=BaseSettings)
 def load_settings(cls: type[SettingsT], env_file: str | None) -> SettingsT:
     """Read settings from the environment and `env_file`; a bad value raises `ConfigError` naming it."""
     try:
-        return cls(_env_file=env_file)  # type: ignore[call-arg]
+        return cls(_env_file=env_file)
     except ValidationError as exc:
         error = exc.errors(include_url=False)[0]
         field = str(error["loc"][0]) if error["loc"] else ""

@@ -12,7 +12,17 @@ from collections.abc import AsyncGenerator
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from providers.base import ChatRequest, Event, Finish, ImagePart, Message, ProviderOptions, TextDelta, Usage, load_settings
+from providers.base import (
+    ChatRequest,
+    Event,
+    Finish,
+    ImagePart,
+    Message,
+    ProviderOptions,
+    TextDelta,
+    Usage,
+    load_settings,
+)
 
 _WORD = re.compile(r"\S+\s*")
 

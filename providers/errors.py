@@ -104,8 +104,14 @@ def _suffix(detail: str | None) -> str:
 
 
 def body_message(body: object) -> str | None:
-    """The human message inside a vendor error body: `{"error": {"message": ...}}` or `{"error": "..."}`."""
-    error = body.get("error") if isinstance(body, dict) else None
+    """The human message of a vendor error body.
+
+    Accepts `{"error": {"message": ...}}`, `{"error": "..."}`, or the inner `{"message": ...}` object
+    (which the openai SDK hands over as the body).
+    """
+    if not isinstance(body, dict):
+        return None
+    error = body.get("error", body)
     if isinstance(error, dict):
         message = error.get("message")
         return message if isinstance(message, str) else None

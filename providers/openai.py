@@ -19,10 +19,10 @@ from providers.base import (
     ImagePart,
     Message,
     ProviderOptions,
-    load_settings,
     TextDelta,
     TextPart,
     Usage,
+    load_settings,
 )
 
 DEFAULT_MODEL = "gpt-4o-mini"
@@ -56,9 +56,10 @@ class OpenAIProvider:
             params["max_tokens"] = request.max_tokens
         if request.temperature is not None:
             params["temperature"] = request.temperature
-        finished = False
+        opened = finished = False
         try:
             stream = await self._client.chat.completions.create(**params)
+            opened = True
             async with stream:
                 async for chunk in stream:
                     if chunk.usage is not None:
@@ -79,8 +80,8 @@ class OpenAIProvider:
             ) from exc
         except openai.APITimeoutError as exc:
             raise errors.timeout(self.name) from exc
-        except openai.APIConnectionError as exc:
-            raise errors.connection(self.name) from exc
+        except openai.APIConnectionError as exc:  # before the reply: unreachable; during it: cut off
+            raise (errors.broken_stream(self.name) if opened else errors.connection(self.name)) from exc
         except openai.APIError as exc:  # an error object inside an HTTP 200 stream
             raise errors.broken_stream(self.name, errors.body_message(exc.body) or exc.message) from exc
         except httpx2.TimeoutException as exc:  # raised raw while reading the stream's body

@@ -48,4 +48,3 @@ async def _read_body(request: Request) -> DeepChatBody:
     if media_type == "application/json" or media_type.endswith("+json"):
         return parse_json_body(await request.body())
     raise ClientError(415, f"Send the chat as application/json; got {media_type or 'no content type'!r}.")
-

@@ -33,4 +33,6 @@ async def deep_chat_bundle() -> Response:
     bundle = next((path for path in BUNDLE_CANDIDATES if path.is_file()), None)
     if bundle is None:
         return error_response(404, "The deep-chat bundle is not installed; run `npm install` (see README).")
-    return FileResponse(bundle, media_type="text/javascript", headers={"cache-control": "public, max-age=3600"})
+    return FileResponse(
+        bundle, media_type="text/javascript", headers={"cache-control": "public, max-age=3600"}
+    )

@@ -1,0 +1,1 @@
+"""Fake upstream servers that speak the providers' HTTP wire protocols on loopback, byte for byte."""

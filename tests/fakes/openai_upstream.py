@@ -1,0 +1,98 @@
+"""OpenAI Chat Completions on the wire: data-only SSE chunks ending in `data: [DONE]`."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.fakes.server import FakeUpstream, Received, Reply, Stream
+
+MODEL = "gpt-fake"
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> bytes:
+    body = {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion.chunk",
+        "created": 1764000000,
+        "model": MODEL,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
+    }
+    return b"data: " + _json(body) + b"\n\n"
+
+
+def usage_chunk(prompt_tokens: int, completion_tokens: int) -> bytes:
+    body = {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion.chunk",
+        "created": 1764000000,
+        "model": MODEL,
+        "choices": [],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
+    }
+    return b"data: " + _json(body) + b"\n\n"
+
+
+DONE = b"data: [DONE]\n\n"
+
+
+def stream_frames(
+    tokens: list[str], *, finish: bool = True, usage: bool = True, done: bool = True
+) -> list[bytes]:
+    frames = [chunk({"role": "assistant", "content": ""})]
+    frames += [chunk({"content": token}) for token in tokens]
+    if finish:
+        frames.append(chunk({}, "stop"))
+    if usage:
+        frames.append(usage_chunk(7, len(tokens)))
+    if done:
+        frames.append(DONE)
+    return frames
+
+
+def error_body(message: str, type_: str = "invalid_request_error", code: str | None = None) -> bytes:
+    return _json({"error": {"message": message, "type": type_, "param": None, "code": code}})
+
+
+def error(
+    status: int, message: str, type_: str = "server_error", headers: dict[str, str] | None = None
+) -> Reply:
+    return Reply(status, error_body(message, type_), headers or {})
+
+
+def completion(text: str) -> bytes:
+    return _json(
+        {
+            "id": "chatcmpl-fake",
+            "object": "chat.completion",
+            "created": 1764000000,
+            "model": MODEL,
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+            ],
+            "usage": {"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10},
+        }
+    )
+
+
+class FakeOpenAI(FakeUpstream):
+    """`POST /v1/chat/completions`; by default streams `tokens`."""
+
+    tokens: tuple[str, ...] = ("Hello", ",", " world", "!")
+
+    def default(self, request: Received) -> Reply | Stream:
+        if request.method != "POST" or request.path != "/v1/chat/completions":
+            return error(
+                404, f"Unknown request URL: {request.method} {request.path}", "invalid_request_error"
+            )
+        if request.json().get("stream"):
+            return Stream(stream_frames(list(self.tokens)))
+        return Reply(200, completion("".join(self.tokens)))

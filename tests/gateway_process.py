@@ -1,0 +1,83 @@
+"""Start the real gateway (`python -m gateway`, real uvicorn on a real port) as a child process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Variables a developer's shell may carry that would change what the gateway under test does.
+_INHERITED_PREFIXES = ("GATEWAY_", "OPENAI_", "ANTHROPIC_", "REDIS_URL")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class GatewayProcess:
+    url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def gateway_env(env: dict[str, str]) -> dict[str, str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(_INHERITED_PREFIXES)}
+    return {**clean, "PYTHONUNBUFFERED": "1", **env}
+
+
+def start_gateway(
+    env: dict[str, str], *, args: tuple[str, ...] = (), cwd: Path | None = None
+) -> GatewayProcess:
+    """Start `python -m gateway` and wait until `/healthz` answers."""
+    port = free_port()
+    workdir = cwd or Path(tempfile.mkdtemp(prefix="gateway-"))  # no stray .env is read
+    log_path = workdir / f"gateway-{port}.log"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gateway", *args],
+        env=gateway_env({"GATEWAY_PORT": str(port), **env}),
+        cwd=workdir,
+        stdout=log_path.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    gateway = GatewayProcess(f"http://127.0.0.1:{port}", process, log_path)
+    if not wait_until_serving(gateway.url, process):
+        gateway.stop()
+        raise RuntimeError(f"gateway did not start (exit code {process.returncode}):\n{gateway.log()}")
+    return gateway
+
+
+def wait_until_serving(url: str, process: subprocess.Popen[bytes], seconds: float = 20) -> bool:
+    """True once `/healthz` answers; False if the process exits or time runs out first."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                return True
+        except httpx.TransportError:
+            time.sleep(0.05)
+    return False

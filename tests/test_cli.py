@@ -1,0 +1,111 @@
+"""Starting the gateway: `--help`, and bad configuration stopping start-up with one clear line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import OPENAI_KEY
+from tests.gateway_process import ROOT, free_port, gateway_env, start_gateway, wait_until_serving
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "gateway", *args],
+        env=gateway_env(env or {}),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=ROOT / "tests",
+    )
+
+
+def test_help_lists_options_and_variables() -> None:
+    result = run_cli("--help")
+    assert result.returncode == 0
+    for word in ("--port", "--provider", "GATEWAY_PROVIDER", "OPENAI_API_KEY", "ANTHROPIC_BASE_URL", "echo"):
+        assert word in result.stdout
+
+
+def test_installed_command_runs_too() -> None:
+    script = ROOT / ".venv" / "bin" / "deepchat-gateway"
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "gateway"]
+    result = subprocess.run([*command, "--help"], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0 and "usage: deepchat-gateway" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"GATEWAY_PORT": "eighty"}, "GATEWAY_PORT"),
+        ({"GATEWAY_PROVIDER": "skynet"}, "GATEWAY_PROVIDER"),
+        ({"GATEWAY_TEMPERATURE": "9"}, "GATEWAY_TEMPERATURE"),
+        ({"GATEWAY_PROVIDER": "openai"}, "OPENAI_API_KEY"),
+        ({"GATEWAY_PROVIDER": "anthropic"}, "ANTHROPIC_API_KEY"),
+        ({"GATEWAY_ECHO_DELAY": "soon"}, "GATEWAY_ECHO_DELAY"),
+    ],
+)
+def test_bad_configuration_stops_start_up_with_one_line(env: dict[str, str], variable: str) -> None:
+    result = run_cli(env={"GATEWAY_PORT": str(free_port()), **env})
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert variable in lines[0] and "configuration error" in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_flags_override_the_environment() -> None:
+    gateway = start_gateway({"GATEWAY_PROVIDER": "openai"}, args=("--provider", "echo"))
+    try:
+        assert httpx.get(gateway.url + "/readyz", timeout=10).json()["provider"] == "echo"
+    finally:
+        gateway.stop()
+
+
+def test_dotenv_file_configures_the_gateway(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text(
+        f"GATEWAY_PROVIDER=openai\nGATEWAY_MODEL=from-dotenv\nOPENAI_API_KEY={OPENAI_KEY}\n"
+        "OPENAI_BASE_URL=http://127.0.0.1:9/v1\n"
+    )
+    gateway = start_gateway({}, cwd=tmp_path)
+    try:
+        assert httpx.get(gateway.url + "/readyz", timeout=10).json() == {
+            "status": "ready",
+            "provider": "openai",
+            "model": "from-dotenv",
+        }
+        unreachable = httpx.post(
+            gateway.url + "/chat", json={"messages": [{"role": "user", "text": "hi"}]}, timeout=20
+        )
+        assert unreachable.status_code == 502
+        assert unreachable.json() == {"error": "Could not reach the openai provider."}
+    finally:
+        gateway.stop()
+    assert OPENAI_KEY not in gateway.log()
+
+
+def test_app_factory_without_a_key_reports_not_ready() -> None:
+    """Served by another ASGI server (no CLI check), a missing key shows in /readyz and every chat."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "gateway.app:create_app", "--factory", "--port", str(port)],
+        env=gateway_env({"GATEWAY_PROVIDER": "anthropic"}),
+        cwd=ROOT / "tests",
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        assert wait_until_serving(url, process)
+        ready = httpx.get(url + "/readyz", timeout=10)
+        assert ready.status_code == 503
+        assert "ANTHROPIC_API_KEY" in ready.json()["error"]
+        chat = httpx.post(url + "/chat", json={"messages": [{"role": "user", "text": "hi"}]}, timeout=10)
+        assert chat.status_code == 503 and "ANTHROPIC_API_KEY" in chat.json()["error"]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
