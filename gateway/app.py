@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from gateway import errors
-from gateway.routes import chat, demo, health
+from gateway.routes import chat, demo, health, ws
 from gateway.settings import Settings
 from gateway.state import Gateway
 
@@ -29,7 +29,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # No /docs: its page loads assets from a CDN, which a closed network cannot reach.
     app = FastAPI(title="Deep Chat gateway", lifespan=lifespan, docs_url=None, redoc_url=None)
     errors.install(app)
-    for module in (chat, health, demo):
+    for module in (chat, ws, health, demo):
         app.include_router(module.router)
     if settings.cors_origins:
         wildcard = "*" in settings.cors_origins

@@ -9,10 +9,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
+from gateway.attachments import UploadLimits, image_from_data_url
 from gateway.errors import ClientError, describe_validation
-from providers.base import ImagePart, Message, Part, TextPart
+from providers.base import Message, Part, TextPart
 
 _DATA_URL = re.compile(r"data:(?P<type>[\w.+-]+/[\w.+-]+)(?:;[^,;]*)*;base64,(?P<data>.*)", re.DOTALL)
 
@@ -39,7 +40,7 @@ class DeepChatBody(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    messages: list[DeepChatMessage] = Field(min_length=1)
+    messages: list[DeepChatMessage]
 
 
 def parse_json_body(raw: bytes) -> DeepChatBody:
@@ -56,30 +57,38 @@ def parse_json_body(raw: bytes) -> DeepChatBody:
         raise ClientError(422, describe_validation(errors)) from None
 
 
-def to_messages(body: DeepChatBody) -> tuple[Message, ...]:
-    messages = tuple(
+def to_messages(
+    body: DeepChatBody, limits: UploadLimits, uploads: tuple[Part, ...] = ()
+) -> tuple[Message, ...]:
+    """The conversation for the provider; `uploads` (multipart files) belong to the newest user turn."""
+    messages = [
         Message("user" if message.role == "user" else "assistant", parts)
         for message in body.messages
-        if message.role != "system" and (parts := _parts(message))
-    )
+        if message.role != "system" and (parts := _parts(message, limits))
+    ]
+    if uploads:
+        if messages and messages[-1].role == "user":
+            messages[-1] = Message("user", messages[-1].parts + uploads)
+        else:  # a files-only turn: Deep Chat sends no message for it
+            messages.append(Message("user", uploads))
     if not any(message.role == "user" for message in messages):
         raise ClientError(422, "messages: there is no user message with text or files to answer.")
-    return messages
+    return tuple(messages)
 
 
-def _parts(message: DeepChatMessage) -> tuple[Part, ...]:
+def _parts(message: DeepChatMessage, limits: UploadLimits) -> tuple[Part, ...]:
     parts: list[Part] = []
     text = message.text if message.text is not None else message.html
     if text and text.strip():
         parts.append(TextPart(text))
     for file in message.files or ():
-        parts.append(_file_part(file))
+        parts.append(_file_part(file, limits))
     return tuple(parts)
 
 
-def _file_part(file: DeepChatFile) -> Part:
+def _file_part(file: DeepChatFile, limits: UploadLimits) -> Part:
     match = _DATA_URL.match(file.src or "")
     if match and match["type"].startswith("image/"):
-        return ImagePart(match["type"], match["data"], file.name)
+        return image_from_data_url(match["type"].lower(), match["data"], file.name, limits)
     # Deep Chat sends only the name of non-media files in JSON history; say so rather than drop it.
     return TextPart(f"[attached file: {file.name or 'unnamed'}]")

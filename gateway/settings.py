@@ -10,6 +10,7 @@ from typing import Annotated
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from gateway.attachments import UploadLimits
 from providers import REGISTRY
 
 ENV_PREFIX = "GATEWAY_"
@@ -37,6 +38,14 @@ class Settings(BaseSettings):
     connect_timeout: float = Field(10.0, gt=0, description="seconds to connect to the provider")
     read_timeout: float = Field(120.0, gt=0, description="seconds the provider may stay silent")
     log_level: str = "info"
+    max_files: int = Field(5, ge=0, le=100, description="attachments in one turn")
+    max_file_bytes: int = Field(5 * 1024 * 1024, ge=1, description="bytes of one image attachment")
+    max_text_file_bytes: int = Field(256 * 1024, ge=1, description="bytes of one inlined text file")
+    ws_end_phrase: str = Field("<END>", min_length=1, description="websocket frame text that ends a reply")
+
+    @property
+    def upload_limits(self) -> UploadLimits:
+        return UploadLimits(self.max_files, self.max_file_bytes, self.max_text_file_bytes)
 
     @field_validator("provider")
     @classmethod

@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from gateway.errors import Unavailable
+from gateway.errors import ClientError, Unavailable
 from gateway.settings import Settings
 from providers import REGISTRY
-from providers.base import ChatRequest, ConfigError, Message, Provider, ProviderOptions
+from providers.base import ChatRequest, ConfigError, ImagePart, Message, Provider, ProviderOptions
 
 log = logging.getLogger("gateway")
 
@@ -43,6 +43,15 @@ class Gateway:
         if self.provider is None:
             raise Unavailable(self.problem or "The gateway has no provider.")
         return self.provider
+
+    def checked_for_provider(self, messages: tuple[Message, ...]) -> tuple[Message, ...]:
+        """Refuse attachments the provider cannot take, before calling it."""
+        provider = self.ready_provider()
+        if not provider.accepts_images and any(
+            isinstance(part, ImagePart) for message in messages for part in message.parts
+        ):
+            raise ClientError(422, f"The {provider.name} provider cannot read images; send text only.")
+        return messages
 
     def request_for(self, messages: tuple[Message, ...]) -> ChatRequest:
         settings = self.settings

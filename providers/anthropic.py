@@ -15,9 +15,10 @@ from providers.base import (
     ChatRequest,
     ConfigError,
     Event,
+    FilePart,
     Finish,
-    ImagePart,
     Message,
+    Part,
     ProviderOptions,
     TextDelta,
     TextPart,
@@ -141,9 +142,11 @@ def to_anthropic_messages(messages: tuple[Message, ...]) -> list[dict[str, Any]]
     return turns
 
 
-def _block(part: TextPart | ImagePart) -> dict[str, Any]:
+def _block(part: Part) -> dict[str, Any]:
     if isinstance(part, TextPart):
         return {"type": "text", "text": part.text}
+    if isinstance(part, FilePart):
+        return {"type": "text", "text": part.rendered}
     return {"type": "image", "source": {"type": "base64", "media_type": part.media_type, "data": part.data}}
 
 

@@ -33,7 +33,20 @@ class ImagePart:
         return f"data:{self.media_type};base64,{self.data}"
 
 
-Part = TextPart | ImagePart
+@dataclass(frozen=True, slots=True)
+class FilePart:
+    """A small text file the user attached, inlined: providers see its name and contents."""
+
+    name: str
+    media_type: str
+    text: str
+
+    @property
+    def rendered(self) -> str:
+        return f"<attached file name={self.name!r} type={self.media_type!r}>\n{self.text}\n</attached file>"
+
+
+Part = TextPart | ImagePart | FilePart
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,11 +15,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from providers.base import (
     ChatRequest,
     Event,
+    FilePart,
     Finish,
     ImagePart,
     Message,
     ProviderOptions,
     TextDelta,
+    TextPart,
     Usage,
     load_settings,
 )
@@ -62,17 +64,19 @@ def reply_words(messages: tuple[Message, ...]) -> list[str]:
     if last is None:
         return ["There", " is", " no", " user", " message", " to", " echo."]
     words = _WORD.findall(last.text.lstrip())
-    images = [part for part in last.parts if isinstance(part, ImagePart)]
-    if images:
-        described = ", ".join(_describe(image) for image in images)
+    attachments = [part for part in last.parts if not isinstance(part, TextPart)]
+    if attachments:
+        described = "; ".join(_describe(part) for part in attachments)
         words.append(f"{' ' if words else ''}[attached: {described}]")
     return words or ["(an", " empty", " message)"]
 
 
-def _describe(image: ImagePart) -> str:
-    size = len(image.data) * 3 // 4 - image.data.count("=", -2)
-    name = f"{image.name}, " if image.name else ""
-    return f"{name}{image.media_type}, {size} bytes"
+def _describe(part: ImagePart | FilePart) -> str:
+    if isinstance(part, FilePart):
+        return f"{part.name}, {part.media_type}, {len(part.text.encode())} bytes"
+    size = len(part.data) * 3 // 4 - part.data.count("=", -2)
+    name = f"{part.name}, " if part.name else ""
+    return f"{name}{part.media_type}, {size} bytes"
 
 
 def create(options: ProviderOptions) -> EchoProvider:

@@ -15,9 +15,10 @@ from providers.base import (
     ChatRequest,
     ConfigError,
     Event,
+    FilePart,
     Finish,
-    ImagePart,
     Message,
+    Part,
     ProviderOptions,
     TextDelta,
     TextPart,
@@ -98,16 +99,18 @@ class OpenAIProvider:
 def to_openai_messages(system: str | None, messages: tuple[Message, ...]) -> list[dict[str, Any]]:
     mapped: list[dict[str, Any]] = [{"role": "system", "content": system}] if system else []
     for message in messages:
-        if message.role == "user" and any(isinstance(part, ImagePart) for part in message.parts):
+        if message.role == "user" and any(not isinstance(part, TextPart) for part in message.parts):
             mapped.append({"role": "user", "content": [_content_part(part) for part in message.parts]})
         else:
             mapped.append({"role": message.role, "content": message.text})
     return mapped
 
 
-def _content_part(part: TextPart | ImagePart) -> dict[str, Any]:
+def _content_part(part: Part) -> dict[str, Any]:
     if isinstance(part, TextPart):
         return {"type": "text", "text": part.text}
+    if isinstance(part, FilePart):
+        return {"type": "text", "text": part.rendered}
     return {"type": "image_url", "image_url": {"url": part.data_url}}
 
 

@@ -4,7 +4,9 @@
 set -euo pipefail
 
 # command to look for -> Debian package providing it
-declare -A PACKAGES=()
+declare -A PACKAGES=(
+  [chromium]=chromium  # the browser tests drive the real deep-chat widget
+)
 
 missing=()
 for command in "${!PACKAGES[@]}"; do

@@ -7,6 +7,7 @@ from collections.abc import AsyncGenerator
 
 import pytest
 
+from gateway.attachments import UploadLimits
 from gateway.deepchat import DeepChatBody, to_messages
 from gateway.errors import ClientError
 from gateway.responses import DeepChatSSE
@@ -16,7 +17,9 @@ from providers.base import Event, Finish, ImagePart, Message, TextDelta, TextPar
 from providers.echo import reply_words
 from providers.errors import UpstreamError, from_status
 from providers.openai import to_openai_messages
+from tests import aio
 
+LIMITS = UploadLimits(max_files=5, max_file_bytes=1 << 20, max_text_file_bytes=1 << 16)
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
 
 
@@ -36,7 +39,7 @@ def test_deep_chat_roles_map_to_user_and_assistant_and_system_is_dropped() -> No
             ]
         }
     )
-    assert to_messages(body) == (
+    assert to_messages(body, LIMITS) == (
         Message("user", (TextPart("hi"),)),
         Message("assistant", (TextPart("hello"),)),
         Message("assistant", (TextPart("<b>deal</b>"),)),
@@ -59,7 +62,7 @@ def test_data_url_images_become_image_parts_and_other_files_a_note() -> None:
             ]
         }
     )
-    (message,) = to_messages(body)
+    (message,) = to_messages(body, LIMITS)
     assert message.parts == (
         TextPart("see"),
         ImagePart("image/png", PNG, "a.png"),
@@ -70,7 +73,7 @@ def test_data_url_images_become_image_parts_and_other_files_a_note() -> None:
 def test_a_request_without_a_user_turn_is_refused() -> None:
     body = DeepChatBody.model_validate({"messages": [{"role": "ai", "text": "hello"}]})
     with pytest.raises(ClientError) as caught:
-        to_messages(body)
+        to_messages(body, LIMITS)
     assert caught.value.status == 422
 
 
@@ -156,23 +159,23 @@ async def _collect(events: AsyncGenerator[Event, None], first: Event | None = No
 
 
 def test_frames_are_one_sse_event_per_delta_and_skip_meta_events() -> None:
-    result = asyncio.run(_collect(_events(TextDelta("a"), TextDelta('"b"\n'), Usage(1, 2), Finish("stop"))))
+    result = aio.run(_collect(_events(TextDelta("a"), TextDelta('"b"\n'), Usage(1, 2), Finish("stop"))))
     assert result == [b'data: {"text":"a"}\n\n', b'data: {"text":"\\"b\\"\\n"}\n\n']
 
 
 def test_frames_start_with_a_peeked_first_event() -> None:
-    result = asyncio.run(_collect(_events(TextDelta("rest")), first=TextDelta("first")))
+    result = aio.run(_collect(_events(TextDelta("rest")), first=TextDelta("first")))
     assert result == [b'data: {"text":"first"}\n\n', b'data: {"text":"rest"}\n\n']
 
 
 def test_a_failure_mid_stream_is_the_last_frame() -> None:
     failure = UpstreamError("The provider broke off its reply.", status=502, kind="protocol")
-    result = asyncio.run(_collect(_events(TextDelta("par"), failure, TextDelta("never"))))
+    result = aio.run(_collect(_events(TextDelta("par"), failure, TextDelta("never"))))
     assert result == [b'data: {"text":"par"}\n\n', b'data: {"error":"The provider broke off its reply."}\n\n']
 
 
 def test_an_unexpected_failure_is_an_error_frame_not_a_hang() -> None:
-    result = asyncio.run(_collect(_events(TextDelta("x"), KeyError("bug"))))
+    result = aio.run(_collect(_events(TextDelta("x"), KeyError("bug"))))
     assert result[-1] == b'data: {"error":"' + INTERNAL_ERROR.encode() + b'"}\n\n'
 
 
@@ -191,5 +194,5 @@ def test_closing_the_frames_closes_the_provider_stream() -> None:
         await anext(stream)
         await stream.aclose()
 
-    asyncio.run(take_one())
+    aio.run(take_one())
     assert closed.is_set()

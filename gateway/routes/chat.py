@@ -7,11 +7,14 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from gateway.attachments import UploadLimits
 from gateway.deepchat import DeepChatBody, parse_json_body, to_messages
 from gateway.deps import GatewayDep
 from gateway.errors import ClientError
 from gateway.responses import ReplyResponse
 from gateway.state import Gateway
+from gateway.uploads import read_multipart
+from providers.base import Part
 
 router = APIRouter()
 
@@ -37,14 +40,21 @@ async def chat_stream(request: Request, gateway: GatewayDep) -> Response:
 
 async def _reply(request: Request, gateway: Gateway, *, stream: bool) -> Response:
     provider = gateway.ready_provider()
-    messages = to_messages(await _read_body(request))
+    limits = gateway.settings.upload_limits
+    body, uploads = await _read_body(request, limits)
+    messages = gateway.checked_for_provider(to_messages(body, limits, uploads))
     events = provider.stream(gateway.request_for(messages))
     return ReplyResponse(events, stream=stream, keepalive=gateway.settings.keepalive_seconds)
 
 
-async def _read_body(request: Request) -> DeepChatBody:
+async def _read_body(request: Request, limits: UploadLimits) -> tuple[DeepChatBody, tuple[Part, ...]]:
     content_type = request.headers.get("content-type", "")
     media_type = content_type.split(";", 1)[0].strip().lower()
     if media_type == "application/json" or media_type.endswith("+json"):
-        return parse_json_body(await request.body())
-    raise ClientError(415, f"Send the chat as application/json; got {media_type or 'no content type'!r}.")
+        return parse_json_body(await request.body()), ()
+    if media_type == "multipart/form-data":
+        return await read_multipart(request, limits)
+    raise ClientError(
+        415,
+        f"Send the chat as application/json or multipart/form-data; got {media_type or 'no content type'!r}.",
+    )

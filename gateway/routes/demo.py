@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 from fastapi import APIRouter
@@ -12,12 +13,14 @@ from gateway.errors import error_response
 
 router = APIRouter()
 
-PAGE = (Path(__file__).parent.parent / "static" / "index.html").read_text(encoding="utf-8")
+_PACKAGE = Path(__file__).resolve().parent.parent
+PAGE = (_PACKAGE / "static" / "index.html").read_text(encoding="utf-8")
 
-# Where `npm install` puts the widget (the README's set-up), or where the container image copies it.
+# Where the container image copies the widget, or where `npm ci` (the README's set-up) puts it in the
+# checkout the package runs from.
 BUNDLE_CANDIDATES = (
-    Path.cwd() / "node_modules" / "deep-chat" / "dist" / "deepChat.bundle.js",
-    Path(__file__).parent.parent / "static" / "deepChat.bundle.js",
+    _PACKAGE / "static" / "deepChat.bundle.js",
+    _PACKAGE.parent / "node_modules" / "deep-chat" / "dist" / "deepChat.bundle.js",
 )
 
 
@@ -25,7 +28,7 @@ BUNDLE_CANDIDATES = (
 async def demo_page(gateway: GatewayDep) -> HTMLResponse:
     provider = gateway.provider
     label = f"{provider.name} · {provider.model}" if provider else "not configured"
-    return HTMLResponse(PAGE.replace("{{provider}}", label))
+    return HTMLResponse(PAGE.replace("{{provider}}", html.escape(label)))
 
 
 @router.get("/deep-chat.js", include_in_schema=False, response_model=None)

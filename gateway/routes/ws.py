@@ -1,0 +1,132 @@
+"""`WS /chat/ws`: Deep Chat's websocket mode, several turns on one socket.
+
+The page sets `connect: {websocket: true, stream: {simulation: "<END>"}}`: each reply streams as
+`{"text": delta}` frames into one bubble and ends with a frame whose text is the end phrase.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncGenerator
+from urllib.parse import urlsplit
+
+import orjson
+from fastapi import APIRouter, WebSocket
+from starlette.websockets import WebSocketDisconnect
+
+from gateway.deepchat import parse_json_body, to_messages
+from gateway.errors import ClientError, Unavailable
+from gateway.state import Gateway
+from gateway.streaming import frames
+from providers.base import Finish, Usage
+
+log = logging.getLogger("gateway.ws")
+router = APIRouter()
+
+
+class WebSocketFormat:
+    """Deep Chat's websocket frames: one JSON text frame per delta, then the end phrase."""
+
+    def __init__(self, end_phrase: str) -> None:
+        self._end = orjson.dumps({"text": end_phrase}).decode()
+
+    def text(self, delta: str) -> str:
+        return '{"text":' + orjson.dumps(delta).decode() + "}"
+
+    def meta(self, event: Usage | Finish) -> str | None:
+        return None
+
+    def error(self, message: str) -> str:
+        return orjson.dumps({"error": message}).decode()
+
+    def end(self) -> str | None:
+        return self._end
+
+
+@router.websocket("/chat/ws")
+async def chat_ws(websocket: WebSocket) -> None:
+    gateway: Gateway = websocket.app.state.gateway
+    if not origin_allowed(
+        websocket.headers.get("origin"), websocket.headers.get("host"), gateway.settings.cors_origins
+    ):
+        await websocket.close(code=1008, reason="origin not allowed")
+        return
+    offered = websocket.scope.get("subprotocols") or []
+    # A browser that offered subprotocols fails the handshake unless the server picks one.
+    await websocket.accept(subprotocol=offered[0] if offered else None)
+    inbox: asyncio.Queue[str | None] = asyncio.Queue()
+    gone = asyncio.Event()
+    reader = asyncio.ensure_future(_read_frames(websocket, inbox, gone))
+    try:
+        while (frame := await inbox.get()) is not None:
+            await _answer(websocket, gateway, frame, gone)
+    finally:
+        reader.cancel()
+
+
+async def _read_frames(websocket: WebSocket, inbox: asyncio.Queue[str | None], gone: asyncio.Event) -> None:
+    """Read client frames while replies stream, so a disconnect is seen at once."""
+    try:
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            text = message.get("text")
+            if text is None:
+                text = (message.get("bytes") or b"").decode("utf-8", "replace")
+            inbox.put_nowait(text)
+    finally:
+        gone.set()
+        inbox.put_nowait(None)
+
+
+async def _answer(websocket: WebSocket, gateway: Gateway, frame: str, gone: asyncio.Event) -> None:
+    """One turn: a reply streamed into one bubble, or one error frame; the socket stays usable."""
+    settings = gateway.settings
+    try:
+        provider = gateway.ready_provider()
+        body = parse_json_body(frame.encode())
+        messages = gateway.checked_for_provider(to_messages(body, settings.upload_limits))
+    except (ClientError, Unavailable) as exc:
+        await _send(websocket, orjson.dumps({"error": exc.message}).decode())
+        return
+    reply = frames(provider.stream(gateway.request_for(messages)), WebSocketFormat(settings.ws_end_phrase))
+    streaming = asyncio.ensure_future(_send_all(websocket, reply))
+    left = asyncio.ensure_future(gone.wait())
+    try:
+        await asyncio.wait((streaming, left), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        left.cancel()
+        if not streaming.done():
+            log.info("websocket client left; cancelling the provider call")
+            streaming.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await streaming
+        await reply.aclose()
+
+
+async def _send_all(websocket: WebSocket, reply: AsyncGenerator[str, None]) -> None:
+    async for frame in reply:
+        if not await _send(websocket, frame):
+            return
+
+
+async def _send(websocket: WebSocket, frame: str) -> bool:
+    try:
+        await websocket.send_text(frame)
+    except (WebSocketDisconnect, RuntimeError, OSError):  # the client left mid-send
+        return False
+    return True
+
+
+def origin_allowed(origin: str | None, host: str | None, allowed: list[str]) -> bool:
+    """Browsers do not apply CORS to websockets, so the gateway checks the page's origin itself.
+
+    Same-origin pages and non-browser clients (no Origin header) are always let in; other pages only
+    when listed in GATEWAY_CORS_ORIGINS.
+    """
+    if origin is None or "*" in allowed or origin.rstrip("/") in allowed:
+        return True
+    return host is not None and urlsplit(origin).netloc == host
