@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from gateway import errors
+from gateway.inflight import InFlight, TrackInFlight
 from gateway.routes import chat, demo, health, ws
 from gateway.settings import Settings
 from gateway.state import Gateway
@@ -16,6 +17,7 @@ from gateway.state import Gateway
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    inflight = InFlight()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -24,6 +26,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await inflight.settle(seconds=2)  # cancelled replies send their "restarting" frame
             await gateway.aclose()
 
     # No /docs: its page loads assets from a CDN, which a closed network cannot reach.
@@ -42,4 +45,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             expose_headers=["retry-after", "x-request-id"],
             max_age=600,
         )
+    app.add_middleware(TrackInFlight, inflight=inflight)
     return app

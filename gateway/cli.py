@@ -23,6 +23,8 @@ Every option can also be set by its environment variable (or a .env file in the 
   GATEWAY_KEEPALIVE_SECONDS  provider silence before a ": ping" comment (default 15)
   GATEWAY_CONNECT_TIMEOUT, GATEWAY_READ_TIMEOUT  upstream timeouts in seconds (default 10, 120)
   GATEWAY_ECHO_DELAY     seconds between the echo provider's words (default 0.05)
+  GATEWAY_TRUSTED_PROXIES  proxies whose X-Forwarded-For is believed (default 127.0.0.1)
+  GATEWAY_DRAIN_SECONDS  on SIGTERM, how long in-flight replies may finish (default 30)
   OPENAI_API_KEY, OPENAI_BASE_URL        for --provider openai (or any OpenAI-compatible server)
   ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL  for --provider anthropic
 """
@@ -74,4 +76,10 @@ def main(argv: list[str] | None = None) -> None:
         port=settings.port,
         workers=settings.workers,
         log_level=settings.log_level,
+        # The client address is taken from X-Forwarded-For only when the peer is a trusted proxy.
+        proxy_headers=True,
+        forwarded_allow_ips=settings.trusted_proxies,
+        # SIGTERM: stop accepting, let replies finish this long, then end the rest with an error frame.
+        timeout_graceful_shutdown=settings.drain_seconds,
+        server_header=False,
     )

@@ -32,6 +32,7 @@ SSE_HEADERS = [
     (b"x-accel-buffering", b"no"),  # nginx: do not buffer this response
 ]
 PING = b": ping\n\n"
+RESTARTING = "The gateway is restarting; please send your message again."
 
 
 class DeepChatSSE:
@@ -72,6 +73,7 @@ class ReplyResponse(Response):
         self.extra_headers = headers or []
         self.background = None
         self._last_sent = 0.0
+        self._state = "waiting"  # -> "streaming" once SSE headers are out -> "done"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         body = asyncio.ensure_future(self._send_stream(send) if self.stream else self._send_json(send))
@@ -83,13 +85,24 @@ class ReplyResponse(Response):
                 body.cancel()
             with contextlib.suppress(asyncio.CancelledError, OSError):  # OSError: ASGI 2.4 disconnect
                 await body
+        except asyncio.CancelledError:
+            # The server is shutting down and the drain time is over: stop the provider call and say so,
+            # rather than cut the reply off silently. The response is then complete, so the request
+            # ends normally instead of re-raising (uvicorn would log a cancelled request as a crash).
+            body.cancel()
+            with contextlib.suppress(BaseException):
+                await body
+            with contextlib.suppress(Exception):  # the connection may be gone too
+                await self._say_restarting(send)
         finally:
             disconnect.cancel()
-            if not body.done():  # the server is cancelling us (shutdown): stop the provider call too
-                body.cancel()
-                with contextlib.suppress(BaseException):
-                    await body
             await self.events.aclose()
+
+    async def _say_restarting(self, send: Send) -> None:
+        if self._state == "waiting":
+            await _send_body(send, 503, orjson.dumps({"error": RESTARTING}), [])
+        elif self._state == "streaming":
+            await send({"type": "http.response.body", "body": self.fmt.error(RESTARTING), "more_body": False})
 
     async def _send_json(self, send: Send) -> None:
         parts: list[str] = []
@@ -98,8 +111,10 @@ class ReplyResponse(Response):
                 if type(event) is TextDelta:
                     parts.append(event.text)
         except UpstreamError as exc:
+            self._state = "done"
             await _send_error(send, exc)
             return
+        self._state = "done"
         await _send_body(send, 200, orjson.dumps({"text": "".join(parts)}), self.extra_headers)
 
     async def _send_stream(self, send: Send) -> None:
@@ -108,6 +123,7 @@ class ReplyResponse(Response):
             # Hold the status line until the first event, or until silence would need a keep-alive.
             await asyncio.wait((first_event,), timeout=self.keepalive)
             if first_event.done() and isinstance(failure := first_event.exception(), UpstreamError):
+                self._state = "done"
                 await _send_error(send, failure)
                 return
             await self._stream_body(send, first_event)
@@ -122,12 +138,14 @@ class ReplyResponse(Response):
         await send(
             {"type": "http.response.start", "status": 200, "headers": SSE_HEADERS + self.extra_headers}
         )
+        self._state = "streaming"
         self._last_sent = loop.time()
         pinger = asyncio.ensure_future(self._ping(send))
         try:
             try:
                 first = await first_event
             except UpstreamError as exc:  # after the headers: only an error frame can say it
+                self._state = "done"
                 await send({"type": "http.response.body", "body": self.fmt.error(exc.message)})
                 return
             async with contextlib.aclosing(frames(self.events, self.fmt, first)) as body:
@@ -136,6 +154,7 @@ class ReplyResponse(Response):
                     self._last_sent = loop.time()
         finally:
             pinger.cancel()
+        self._state = "done"
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     async def _ping(self, send: Send) -> None:

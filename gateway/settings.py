@@ -5,6 +5,7 @@ Provider keys are not here: each adapter reads its SDK's own variables (`OPENAI_
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Annotated
 
 from pydantic import Field, field_validator
@@ -18,7 +19,7 @@ ENV_PREFIX = "GATEWAY_"
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX, env_file=".env", extra="ignore", validate_default=True
+        env_prefix=ENV_PREFIX, env_file=".env", extra="ignore", validate_default=True, env_ignore_empty=True
     )
 
     provider: str = Field("echo", description="which provider adapter answers")
@@ -42,6 +43,11 @@ class Settings(BaseSettings):
     max_file_bytes: int = Field(5 * 1024 * 1024, ge=1, description="bytes of one image attachment")
     max_text_file_bytes: int = Field(256 * 1024, ge=1, description="bytes of one inlined text file")
     ws_end_phrase: str = Field("<END>", min_length=1, description="websocket frame text that ends a reply")
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["127.0.0.1"],
+        description="proxy addresses or networks whose X-Forwarded-For is believed; '*' trusts all",
+    )
+    drain_seconds: int = Field(30, ge=0, description="on SIGTERM, how long in-flight replies may finish")
 
     @property
     def upload_limits(self) -> UploadLimits:
@@ -60,6 +66,24 @@ class Settings(BaseSettings):
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_proxies(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            if entry != "*":
+                try:
+                    ipaddress.ip_network(entry, strict=False)
+                except ValueError:
+                    raise ValueError(f"{entry!r} is not an IP address or network") from None
         return value
 
     @field_validator("log_level")

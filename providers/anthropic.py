@@ -46,7 +46,7 @@ _STATUS_OF_ERROR_TYPE = {
 class AnthropicSettings(BaseSettings):
     """The SDK's own variables, read here so a missing key is reported at start-up."""
 
-    model_config = SettingsConfigDict(env_prefix="ANTHROPIC_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="ANTHROPIC_", extra="ignore", env_ignore_empty=True)
 
     api_key: SecretStr | None = None
     base_url: str | None = None

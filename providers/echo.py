@@ -30,7 +30,7 @@ _WORD = re.compile(r"\S+\s*")
 
 
 class EchoSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="GATEWAY_ECHO_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_ECHO_", extra="ignore", env_ignore_empty=True)
 
     delay: float = Field(default=0.05, ge=0, le=10, description="seconds between streamed words")
 

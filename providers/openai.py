@@ -32,7 +32,7 @@ DEFAULT_MODEL = "gpt-4o-mini"
 class OpenAISettings(BaseSettings):
     """The SDK's own variables, read here so a missing key is reported at start-up."""
 
-    model_config = SettingsConfigDict(env_prefix="OPENAI_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="OPENAI_", extra="ignore", env_ignore_empty=True)
 
     api_key: SecretStr | None = None
     base_url: str | None = None

@@ -6,6 +6,7 @@ set -euo pipefail
 # command to look for -> Debian package providing it
 declare -A PACKAGES=(
   [chromium]=chromium  # the browser tests drive the real deep-chat widget
+  [nginx]=nginx        # the deployment tests run the repository's nginx.conf
 )
 
 missing=()
