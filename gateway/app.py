@@ -8,8 +8,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
-from gateway import errors
+from gateway import errors, logredact
+from gateway.bodylimit import BodyLimit
 from gateway.inflight import InFlight, TrackInFlight
+from gateway.origin import RequireOrigin
 from gateway.routes import chat, demo, health, ws
 from gateway.settings import Settings
 from gateway.state import Gateway
@@ -17,6 +19,7 @@ from gateway.state import Gateway
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    logredact.install()
     inflight = InFlight()
 
     @asynccontextmanager
@@ -45,5 +48,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             expose_headers=["retry-after", "x-request-id"],
             max_age=600,
         )
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    if settings.require_origin:
+        app.add_middleware(RequireOrigin, allowed=settings.cors_origins)
     app.add_middleware(TrackInFlight, inflight=inflight)
     return app

@@ -33,6 +33,23 @@ class Unavailable(Exception):
         self.message = message
 
 
+class Unauthorized(Exception):
+    """401: auth is on and the request's token is missing, expired or wrong."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class RateLimited(Exception):
+    """429: the visitor used up a limit; `retry_after` says when it frees up."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+
+
 def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
     return Response(orjson.dumps({"error": message}), status, headers, media_type="application/json")
 
@@ -58,6 +75,15 @@ def install(app: FastAPI) -> None:
         headers = {k.decode(): v.decode() for k, v in retry_after_header(exc.retry_after)}
         return error_response(exc.status, exc.message, headers if exc.status == 429 else None)
 
+    async def unauthorized(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, Unauthorized)
+        return error_response(401, exc.message, {"www-authenticate": "Bearer"})
+
+    async def rate_limited(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RateLimited)
+        headers = {k.decode(): v.decode() for k, v in retry_after_header(exc.retry_after)}
+        return error_response(429, exc.message, headers)
+
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         message = str(exc.detail)
@@ -76,6 +102,8 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ClientError, client_error)
     app.add_exception_handler(Unavailable, unavailable)
     app.add_exception_handler(UpstreamError, upstream_error)
+    app.add_exception_handler(Unauthorized, unauthorized)
+    app.add_exception_handler(RateLimited, rate_limited)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(Exception, internal_error)

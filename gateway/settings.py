@@ -6,12 +6,13 @@ Provider keys are not here: each adapter reads its SDK's own variables (`OPENAI_
 from __future__ import annotations
 
 import ipaddress
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from gateway.attachments import UploadLimits
+from gateway.policy import Policy
 from providers import REGISTRY
 
 ENV_PREFIX = "GATEWAY_"
@@ -48,6 +49,22 @@ class Settings(BaseSettings):
         description="proxy addresses or networks whose X-Forwarded-For is believed; '*' trusts all",
     )
     drain_seconds: int = Field(30, ge=0, description="on SIGTERM, how long in-flight replies may finish")
+    # Safety on a public website.
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list, description="bearer tokens")
+    jwt_secret: SecretStr | None = Field(None, description="HMAC secret of the JWTs a site's backend mints")
+    requests_per_minute: int = Field(20, ge=0, description="per visitor; 0 turns the limit off")
+    tokens_per_day: int = Field(200_000, ge=0, description="provider tokens per visitor a day; 0: off")
+    redis_url: str | None = Field(None, validation_alias="REDIS_URL", description="shared limit counters")
+    redis_failure: Literal["open", "closed"] = Field("open", description="when Redis is down: allow or 503")
+    require_origin: bool = Field(False, description="refuse calls without an allowed Origin (a speed bump)")
+    max_body_bytes: int = Field(32 * 1024 * 1024, ge=1024)
+    max_messages: int = Field(200, ge=1)
+    max_message_chars: int = Field(32_000, ge=1)
+    max_total_chars: int = Field(200_000, ge=1)
+    allowed_models: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    max_client_temperature: float | None = Field(None, ge=0, le=2)
+    allow_client_system: bool = False
+    log_content: bool = Field(False, description="log users' messages (off: logs carry no content)")
 
     @property
     def upload_limits(self) -> UploadLimits:
@@ -67,6 +84,25 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
         return value
+
+    @field_validator("api_keys", "allowed_models", mode="before")
+    @classmethod
+    def _split_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def policy(self) -> Policy:
+        return Policy(
+            max_messages=self.max_messages,
+            max_message_chars=self.max_message_chars,
+            max_total_chars=self.max_total_chars,
+            allowed_models=tuple(self.allowed_models),
+            max_client_temperature=self.max_client_temperature,
+            max_tokens=self.max_tokens,
+            allow_client_system=self.allow_client_system,
+        )
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

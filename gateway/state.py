@@ -1,14 +1,29 @@
-"""What one gateway process holds for its whole life: settings and the one provider client."""
+"""What one gateway process holds for its whole life: settings, the provider client, the guards."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from dataclasses import dataclass
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass, field
 
+from gateway.auth import Authenticator
+from gateway.deepchat import DeepChatBody
 from gateway.errors import ClientError, Unavailable
+from gateway.policy import check_sizes, overrides
+from gateway.ratelimit import RateLimiter, make_storage
 from gateway.settings import Settings
 from providers import REGISTRY
-from providers.base import ChatRequest, ConfigError, ImagePart, Message, Provider, ProviderOptions
+from providers.base import (
+    ChatRequest,
+    ConfigError,
+    Event,
+    ImagePart,
+    Message,
+    Provider,
+    ProviderOptions,
+    Usage,
+)
 
 log = logging.getLogger("gateway")
 
@@ -29,6 +44,19 @@ class Gateway:
     settings: Settings
     provider: Provider | None
     problem: str | None = None  # why there is no provider: shown by /readyz and every chat request
+    authenticator: Authenticator = field(init=False)
+    limiter: RateLimiter = field(init=False)
+    _background: set[asyncio.Task[None]] = field(default_factory=set, init=False)
+
+    def __post_init__(self) -> None:
+        settings = self.settings
+        self.authenticator = Authenticator(tuple(settings.api_keys), settings.jwt_secret)
+        self.limiter = RateLimiter(
+            make_storage(settings.redis_url),
+            requests_per_minute=settings.requests_per_minute,
+            tokens_per_day=settings.tokens_per_day,
+            on_storage_failure=settings.redis_failure,
+        )
 
     @classmethod
     def start(cls, settings: Settings) -> Gateway:
@@ -44,6 +72,13 @@ class Gateway:
             raise Unavailable(self.problem or "The gateway has no provider.")
         return self.provider
 
+    async def admit(self, token: str | None, client_address: str | None) -> str:
+        """Authenticate (when configured) and count the request; returns the visitor limits apply to."""
+        identity = self.authenticator.identify(token)
+        visitor = identity or f"ip:{client_address or 'unknown'}"
+        await self.limiter.admit(visitor)
+        return visitor
+
     def checked_for_provider(self, messages: tuple[Message, ...]) -> tuple[Message, ...]:
         """Refuse attachments the provider cannot take, before calling it."""
         provider = self.ready_provider()
@@ -53,15 +88,45 @@ class Gateway:
             raise ClientError(422, f"The {provider.name} provider cannot read images; send text only.")
         return messages
 
-    def request_for(self, messages: tuple[Message, ...]) -> ChatRequest:
+    def request_for(self, body: DeepChatBody, messages: tuple[Message, ...]) -> ChatRequest:
+        """The provider request: the operator's settings, and the page's overrides where allowed."""
         settings = self.settings
+        policy = settings.policy
+        check_sizes(body, policy)
+        wanted = overrides(body, policy)
+        system = "\n\n".join(text for text in (settings.system_prompt, wanted.system) if text) or None
         return ChatRequest(
             messages,
-            system=settings.system_prompt,
-            max_tokens=settings.max_tokens,
-            temperature=settings.temperature,
+            system=system,
+            model=wanted.model,
+            max_tokens=wanted.max_tokens,
+            temperature=wanted.temperature if wanted.temperature is not None else settings.temperature,
         )
 
+    def reply(self, request: ChatRequest, visitor: str) -> AsyncGenerator[Event, None]:
+        """The provider's events for `request`, with the tokens they used charged to `visitor`."""
+        events = self.ready_provider().stream(request)
+        return self._metered(events, visitor) if self.settings.tokens_per_day else events
+
+    async def _metered(
+        self, events: AsyncGenerator[Event, None], visitor: str
+    ) -> AsyncGenerator[Event, None]:
+        usage: Usage | None = None
+        try:
+            async for event in events:
+                if type(event) is Usage:
+                    usage = event  # providers report running totals: the last one counts
+                yield event
+        finally:
+            await events.aclose()
+            if usage is not None:
+                tokens = (usage.input_tokens or 0) + (usage.output_tokens or 0)
+                task = asyncio.ensure_future(self.limiter.spend_tokens(visitor, tokens))
+                self._background.add(task)  # keep a reference until it is done
+                task.add_done_callback(self._background.discard)
+
     async def aclose(self) -> None:
+        if self._background:
+            await asyncio.wait(set(self._background), timeout=2)
         if self.provider is not None:
             await self.provider.aclose()

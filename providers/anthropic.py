@@ -59,6 +59,7 @@ class AnthropicProvider:
     def __init__(self, client: anthropic.AsyncAnthropic, model: str) -> None:
         self.model = model
         self._client = client
+        self._secrets = tuple(key for key in (client.api_key,) if key)  # never repeated back, even if quoted
 
     async def stream(self, request: ChatRequest) -> AsyncGenerator[Event, None]:
         # anthropic 2.x no longer accepts temperature: request.temperature is not sent.
@@ -96,6 +97,7 @@ class AnthropicProvider:
                 message,
                 key_variable="ANTHROPIC_API_KEY",
                 retry_after=errors.retry_after_seconds(exc.response.headers.get("retry-after")),
+                secrets=self._secrets,
             ) from exc
         except anthropic.APITimeoutError as exc:
             raise errors.timeout(self.name) from exc

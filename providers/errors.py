@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from typing import Literal
+
+# Key-shaped words (sk-…, sk-ant-…, gsk_…, AIza…): providers sometimes quote the key they were sent.
+_KEYLIKE = re.compile(r"\b(?:sk|pk|rk|gsk|xai|key)[-_][A-Za-z0-9_\-]{6,}|\bAIza[0-9A-Za-z_\-]{20,}")
 
 ErrorKind = Literal[
     "auth",  # the provider refused the gateway's credentials
@@ -37,13 +42,14 @@ def from_status(
     *,
     key_variable: str,
     retry_after: float | None = None,
+    secrets: Iterable[str] = (),
 ) -> UpstreamError:
     """Map an upstream HTTP error status to the gateway's answer.
 
     The provider's own message is passed on only where it helps the user and cannot carry credentials:
     401/403 messages can echo part of the key, so they are replaced by advice for the operator.
     """
-    detail = _clip(upstream_message)
+    detail = _clip(upstream_message, secrets)
     if status in (401, 403):
         return UpstreamError(
             f"The {provider} provider refused the gateway's credentials (HTTP {status}); "
@@ -86,16 +92,22 @@ def connection(provider: str) -> UpstreamError:
     return UpstreamError(f"Could not reach the {provider} provider.", status=502, kind="connection")
 
 
-def broken_stream(provider: str, detail: str | None = None) -> UpstreamError:
+def broken_stream(provider: str, detail: str | None = None, secrets: Iterable[str] = ()) -> UpstreamError:
     return UpstreamError(
-        f"The {provider} provider broke off its reply{_suffix(_clip(detail))}", status=502, kind="protocol"
+        f"The {provider} provider broke off its reply{_suffix(_clip(detail, secrets))}",
+        status=502,
+        kind="protocol",
     )
 
 
-def _clip(message: str | None, limit: int = 300) -> str | None:
+def _clip(message: str | None, secrets: Iterable[str] = (), limit: int = 300) -> str | None:
+    """A provider's message made safe to show: secrets and key-shaped words removed, one short line."""
     if not message:
         return None
-    message = " ".join(message.split())
+    for secret in secrets:
+        if secret:
+            message = message.replace(secret, "[redacted]")
+    message = _KEYLIKE.sub("[redacted]", " ".join(message.split()))
     return message if len(message) <= limit else message[: limit - 1] + "…"
 
 

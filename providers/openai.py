@@ -45,6 +45,7 @@ class OpenAIProvider:
         self.name = name
         self.model = model
         self._client = client
+        self._secrets = tuple(key for key in (client.api_key,) if key)  # never repeated back, even if quoted
 
     async def stream(self, request: ChatRequest) -> AsyncGenerator[Event, None]:
         params: dict[str, Any] = {
@@ -78,13 +79,15 @@ class OpenAIProvider:
                 errors.body_message(exc.body),
                 key_variable="OPENAI_API_KEY",
                 retry_after=errors.retry_after_seconds(exc.response.headers.get("retry-after")),
+                secrets=self._secrets,
             ) from exc
         except openai.APITimeoutError as exc:
             raise errors.timeout(self.name) from exc
         except openai.APIConnectionError as exc:  # before the reply: unreachable; during it: cut off
             raise (errors.broken_stream(self.name) if opened else errors.connection(self.name)) from exc
         except openai.APIError as exc:  # an error object inside an HTTP 200 stream
-            raise errors.broken_stream(self.name, errors.body_message(exc.body) or exc.message) from exc
+            detail = errors.body_message(exc.body) or exc.message
+            raise errors.broken_stream(self.name, detail, self._secrets) from exc
         except httpx2.TimeoutException as exc:  # raised raw while reading the stream's body
             raise errors.timeout(self.name) from exc
         except httpx2.TransportError as exc:

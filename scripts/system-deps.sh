@@ -7,6 +7,7 @@ set -euo pipefail
 declare -A PACKAGES=(
   [chromium]=chromium  # the browser tests drive the real deep-chat widget
   [nginx]=nginx        # the deployment tests run the repository's nginx.conf
+  [redis-server]=redis-server  # replicas share rate limits through a real Redis
 )
 
 missing=()

@@ -9,6 +9,15 @@ from tests.fakes.anthropic_upstream import FakeAnthropic
 from tests.fakes.openai_upstream import FakeOpenAI
 from tests.gateway_process import GatewayProcess, start_gateway
 
+# A line a test suite wants printed at the end of the run (the fuzz suite's case count).
+SUMMARY = pytest.StashKey[str]()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    if SUMMARY in config.stash:
+        terminalreporter.write_line(config.stash[SUMMARY])
+
+
 # Keys the gateway must never reveal: tests look for these strings in every response and log.
 OPENAI_KEY = "sk-test-OPENAI-SENTINEL-5f2c9a"
 ANTHROPIC_KEY = "sk-ant-test-ANTHROPIC-SENTINEL-81bd3e"

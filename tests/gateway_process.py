@@ -53,13 +53,16 @@ def gateway_env(env: dict[str, str]) -> dict[str, str]:
 def start_gateway(
     env: dict[str, str], *, args: tuple[str, ...] = (), cwd: Path | None = None
 ) -> GatewayProcess:
-    """Start `python -m gateway` and wait until `/healthz` answers."""
+    """Start `python -m gateway` and wait until `/healthz` answers.
+
+    The per-visitor request limit is off unless `env` sets it: every test request comes from 127.0.0.1.
+    """
     port = free_port()
     workdir = cwd or Path(tempfile.mkdtemp(prefix="gateway-"))  # no stray .env is read
     log_path = workdir / f"gateway-{port}.log"
     process = subprocess.Popen(
         [sys.executable, "-m", "gateway", *args],
-        env=gateway_env({"GATEWAY_PORT": str(port), **env}),
+        env=gateway_env({"GATEWAY_PORT": str(port), "GATEWAY_REQUESTS_PER_MINUTE": "0", **env}),
         cwd=workdir,
         stdout=log_path.open("wb"),
         stderr=subprocess.STDOUT,

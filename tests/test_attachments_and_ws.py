@@ -40,7 +40,7 @@ def test_multipart_turn_with_history_image_and_text_file(echo_gateway: GatewayPr
             "message1": json.dumps({"role": "user", "text": "earlier"}),
             "message2": json.dumps({"role": "ai", "text": "reply"}),
             "message3": json.dumps({"role": "user", "text": "look at these"}),
-            "model": "ignored",
+            "theme": "dark",
         },
     )
     assert response.status_code == 200

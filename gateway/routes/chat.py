@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from gateway.attachments import UploadLimits
+from gateway.auth import bearer_token
 from gateway.deepchat import DeepChatBody, parse_json_body, to_messages
 from gateway.deps import GatewayDep
 from gateway.errors import ClientError
@@ -16,6 +18,7 @@ from gateway.state import Gateway
 from gateway.uploads import read_multipart
 from providers.base import Part
 
+log = logging.getLogger("gateway.chat")
 router = APIRouter()
 
 _BODY_DOC: dict[str, Any] = {
@@ -39,11 +42,16 @@ async def chat_stream(request: Request, gateway: GatewayDep) -> Response:
 
 
 async def _reply(request: Request, gateway: Gateway, *, stream: bool) -> Response:
-    provider = gateway.ready_provider()
+    client = request.client.host if request.client else None
+    visitor = await gateway.admit(bearer_token(request.headers.get("authorization")), client)
+    gateway.ready_provider()
     limits = gateway.settings.upload_limits
     body, uploads = await _read_body(request, limits)
     messages = gateway.checked_for_provider(to_messages(body, limits, uploads))
-    events = provider.stream(gateway.request_for(messages))
+    chat_request = gateway.request_for(body, messages)
+    if gateway.settings.log_content:
+        log.info("chat from %s: %s", client, messages[-1].text)
+    events = gateway.reply(chat_request, visitor)
     return ReplyResponse(events, stream=stream, keepalive=gateway.settings.keepalive_seconds)
 
 

@@ -10,14 +10,14 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncGenerator
-from urllib.parse import urlsplit
 
 import orjson
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect
 
 from gateway.deepchat import parse_json_body, to_messages
-from gateway.errors import ClientError, Unavailable
+from gateway.errors import ClientError, RateLimited, Unauthorized, Unavailable
+from gateway.origin import websocket_origin_allowed
 from gateway.state import Gateway
 from gateway.streaming import frames
 from providers.base import Finish, Usage
@@ -48,10 +48,18 @@ class WebSocketFormat:
 @router.websocket("/chat/ws")
 async def chat_ws(websocket: WebSocket) -> None:
     gateway: Gateway = websocket.app.state.gateway
-    if not origin_allowed(
-        websocket.headers.get("origin"), websocket.headers.get("host"), gateway.settings.cors_origins
-    ):
+    settings = gateway.settings
+    origin, host = websocket.headers.get("origin"), websocket.headers.get("host")
+    if not websocket_origin_allowed(origin, host, settings.cors_origins, settings.require_origin):
         await websocket.close(code=1008, reason="origin not allowed")
+        return
+    # Browsers send no headers on a websocket: the token comes as ?access_token=… instead.
+    token = websocket.query_params.get("access_token")
+    client = websocket.client.host if websocket.client else None
+    try:
+        visitor = gateway.authenticator.identify(token) or f"ip:{client or 'unknown'}"
+    except Unauthorized as exc:
+        await websocket.close(code=1008, reason=exc.message[:120])
         return
     offered = websocket.scope.get("subprotocols") or []
     # A browser that offered subprotocols fails the handshake unless the server picks one.
@@ -61,7 +69,7 @@ async def chat_ws(websocket: WebSocket) -> None:
     reader = asyncio.ensure_future(_read_frames(websocket, inbox, gone))
     try:
         while (frame := await inbox.get()) is not None:
-            await _answer(websocket, gateway, frame, gone)
+            await _answer(websocket, gateway, frame, gone, visitor)
     finally:
         reader.cancel()
 
@@ -82,17 +90,21 @@ async def _read_frames(websocket: WebSocket, inbox: asyncio.Queue[str | None], g
         inbox.put_nowait(None)
 
 
-async def _answer(websocket: WebSocket, gateway: Gateway, frame: str, gone: asyncio.Event) -> None:
+async def _answer(
+    websocket: WebSocket, gateway: Gateway, frame: str, gone: asyncio.Event, visitor: str
+) -> None:
     """One turn: a reply streamed into one bubble, or one error frame; the socket stays usable."""
     settings = gateway.settings
     try:
-        provider = gateway.ready_provider()
+        await gateway.limiter.admit(visitor)
+        gateway.ready_provider()
         body = parse_json_body(frame.encode())
         messages = gateway.checked_for_provider(to_messages(body, settings.upload_limits))
-    except (ClientError, Unavailable) as exc:
+        chat_request = gateway.request_for(body, messages)
+    except (ClientError, Unavailable, RateLimited) as exc:
         await _send(websocket, orjson.dumps({"error": exc.message}).decode())
         return
-    reply = frames(provider.stream(gateway.request_for(messages)), WebSocketFormat(settings.ws_end_phrase))
+    reply = frames(gateway.reply(chat_request, visitor), WebSocketFormat(settings.ws_end_phrase))
     streaming = asyncio.ensure_future(_send_all(websocket, reply))
     left = asyncio.ensure_future(gone.wait())
     try:
@@ -119,14 +131,3 @@ async def _send(websocket: WebSocket, frame: str) -> bool:
     except (WebSocketDisconnect, RuntimeError, OSError):  # the client left mid-send
         return False
     return True
-
-
-def origin_allowed(origin: str | None, host: str | None, allowed: list[str]) -> bool:
-    """Browsers do not apply CORS to websockets, so the gateway checks the page's origin itself.
-
-    Same-origin pages and non-browser clients (no Origin header) are always let in; other pages only
-    when listed in GATEWAY_CORS_ORIGINS.
-    """
-    if origin is None or "*" in allowed or origin.rstrip("/") in allowed:
-        return True
-    return host is not None and urlsplit(origin).netloc == host
