@@ -12,7 +12,7 @@ from gateway import errors, logredact
 from gateway.bodylimit import BodyLimit
 from gateway.inflight import InFlight, TrackInFlight
 from gateway.origin import RequireOrigin
-from gateway.routes import chat, demo, health, ws
+from gateway.routes import chat, demo, health, openai_compat, ws
 from gateway.settings import Settings
 from gateway.state import Gateway
 
@@ -35,7 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # No /docs: its page loads assets from a CDN, which a closed network cannot reach.
     app = FastAPI(title="Deep Chat gateway", lifespan=lifespan, docs_url=None, redoc_url=None)
     errors.install(app)
-    for module in (chat, ws, health, demo):
+    for module in (chat, ws, openai_compat, health, demo):
         app.include_router(module.router)
     if settings.cors_origins:
         wildcard = "*" in settings.cors_origins

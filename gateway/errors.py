@@ -50,8 +50,28 @@ class RateLimited(Exception):
         self.retry_after = retry_after
 
 
-def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps({"error": message}), status, headers, media_type="application/json")
+_OPENAI_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "invalid_request_error",
+    415: "invalid_request_error",
+    422: "invalid_request_error",
+    429: "rate_limit_error",
+}
+
+
+def error_response(
+    status: int, message: str, headers: dict[str, str] | None = None, *, path: str = ""
+) -> Response:
+    """`{"error": message}`; on the OpenAI-compatible routes (`/v1/…`), OpenAI's error object instead."""
+    if path.startswith("/v1/"):
+        kind = _OPENAI_TYPES.get(status, "server_error")
+        body = orjson.dumps({"error": {"message": message, "type": kind, "param": None, "code": None}})
+    else:
+        body = orjson.dumps({"error": message})
+    return Response(body, status, headers, media_type="application/json")
 
 
 def retry_after_header(seconds: float | None) -> list[tuple[bytes, bytes]]:
@@ -64,40 +84,46 @@ def install(app: FastAPI) -> None:
 
     async def client_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ClientError)
-        return error_response(exc.status, exc.message)
+        return error_response(exc.status, exc.message, path=request.url.path)
 
     async def unavailable(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, Unavailable)
-        return error_response(503, exc.message)
+        return error_response(503, exc.message, path=request.url.path)
 
     async def upstream_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, UpstreamError)
         headers = {k.decode(): v.decode() for k, v in retry_after_header(exc.retry_after)}
-        return error_response(exc.status, exc.message, headers if exc.status == 429 else None)
+        return error_response(
+            exc.status, exc.message, headers if exc.status == 429 else None, path=request.url.path
+        )
 
     async def unauthorized(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, Unauthorized)
-        return error_response(401, exc.message, {"www-authenticate": "Bearer"})
+        return error_response(401, exc.message, {"www-authenticate": "Bearer"}, path=request.url.path)
 
     async def rate_limited(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RateLimited)
         headers = {k.decode(): v.decode() for k, v in retry_after_header(exc.retry_after)}
-        return error_response(429, exc.message, headers)
+        return error_response(429, exc.message, headers, path=request.url.path)
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         message = str(exc.detail)
         if exc.status_code in (404, 405):
             message = f"{message}: {request.method} {request.url.path}"
-        return error_response(exc.status_code, message, dict(exc.headers or {}))
+        return error_response(exc.status_code, message, dict(exc.headers or {}), path=request.url.path)
 
     async def validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
-        return error_response(422, describe_validation(exc.errors()))
+        return error_response(422, describe_validation(exc.errors()), path=request.url.path)
 
     async def internal_error(request: Request, exc: Exception) -> Response:
         log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-        return error_response(500, "The gateway hit an internal error; the operator can find it in the log.")
+        return error_response(
+            500,
+            "The gateway hit an internal error; the operator can find it in the log.",
+            path=request.url.path,
+        )
 
     app.add_exception_handler(ClientError, client_error)
     app.add_exception_handler(Unavailable, unavailable)

@@ -33,23 +33,19 @@ class Overrides:
     system: str | None = None  # the page's own system text, when allowed
 
 
-def check_sizes(body: DeepChatBody, policy: Policy) -> None:
-    if len(body.messages) > policy.max_messages:
-        raise ClientError(
-            413, f"Too many messages: {len(body.messages)}; the limit is {policy.max_messages}."
-        )
-    total = 0
-    for index, message in enumerate(body.messages):
-        chars = len(message.text or "") + len(message.html or "")
+def check_sizes(message_chars: list[int], policy: Policy) -> None:
+    """Refuse a conversation over the limits; `message_chars` is each message's length in characters."""
+    if len(message_chars) > policy.max_messages:
+        count = len(message_chars)
+        raise ClientError(413, f"Too many messages: {count}; the limit is {policy.max_messages}.")
+    for index, chars in enumerate(message_chars):
         if chars > policy.max_message_chars:
-            raise ClientError(
-                413, f"messages.{index} has {chars} characters; the limit is {policy.max_message_chars}."
-            )
-        total += chars
+            limit = policy.max_message_chars
+            raise ClientError(413, f"messages.{index} has {chars} characters; the limit is {limit}.")
+    total = sum(message_chars)
     if total > policy.max_total_chars:
-        raise ClientError(
-            413, f"The conversation has {total} characters; the limit is {policy.max_total_chars}."
-        )
+        limit = policy.max_total_chars
+        raise ClientError(413, f"The conversation has {total} characters; the limit is {limit}.")
 
 
 def overrides(body: DeepChatBody, policy: Policy) -> Overrides:

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncGenerator
+from typing import Protocol
 
 import orjson
 from starlette.responses import Response
@@ -35,8 +36,22 @@ PING = b": ping\n\n"
 RESTARTING = "The gateway is restarting; please send your message again."
 
 
+class ReplyFormat(FrameFormat[bytes], Protocol):
+    """A front door's dialect: stream frames, plus the whole reply and the error body as JSON."""
+
+    def whole(self, events: list[Event]) -> bytes: ...
+
+    def error_body(self, message: str, kind: str) -> bytes: ...
+
+
 class DeepChatSSE:
-    """Deep Chat's stream format: `data: {"text": ...}` per delta, `data: {"error": ...}` on failure."""
+    """Deep Chat's format: `data: {"text": ...}` per delta, `data: {"error": ...}` on failure, JSON alike."""
+
+    def whole(self, events: list[Event]) -> bytes:
+        return orjson.dumps({"text": "".join(event.text for event in events if type(event) is TextDelta)})
+
+    def error_body(self, message: str, kind: str) -> bytes:
+        return orjson.dumps({"error": message})
 
     def text(self, delta: str) -> bytes:
         return b'data: {"text":' + orjson.dumps(delta) + b"}\n\n"
@@ -63,13 +78,13 @@ class ReplyResponse(Response):
         *,
         stream: bool,
         keepalive: float,
-        fmt: FrameFormat[bytes] | None = None,
+        fmt: ReplyFormat | None = None,
         headers: list[tuple[bytes, bytes]] | None = None,
     ) -> None:
         self.events = events
         self.stream = stream
         self.keepalive = keepalive
-        self.fmt = fmt or DeepChatSSE()
+        self.fmt: ReplyFormat = fmt or DeepChatSSE()
         self.extra_headers = headers or []
         self.background = None
         self._last_sent = 0.0
@@ -100,22 +115,23 @@ class ReplyResponse(Response):
 
     async def _say_restarting(self, send: Send) -> None:
         if self._state == "waiting":
-            await _send_body(send, 503, orjson.dumps({"error": RESTARTING}), [])
+            await _send_body(send, 503, self.fmt.error_body(RESTARTING, "overloaded"), [])
         elif self._state == "streaming":
             await send({"type": "http.response.body", "body": self.fmt.error(RESTARTING), "more_body": False})
 
     async def _send_json(self, send: Send) -> None:
-        parts: list[str] = []
         try:
-            async for event in self.events:
-                if type(event) is TextDelta:
-                    parts.append(event.text)
+            events = [event async for event in self.events]
         except UpstreamError as exc:
             self._state = "done"
-            await _send_error(send, exc)
+            await self._send_error(send, exc)
             return
         self._state = "done"
-        await _send_body(send, 200, orjson.dumps({"text": "".join(parts)}), self.extra_headers)
+        await _send_body(send, 200, self.fmt.whole(events), self.extra_headers)
+
+    async def _send_error(self, send: Send, exc: UpstreamError) -> None:
+        headers = errors.retry_after_header(exc.retry_after) if exc.status == 429 else []
+        await _send_body(send, exc.status, self.fmt.error_body(exc.message, exc.kind), headers)
 
     async def _send_stream(self, send: Send) -> None:
         first_event = asyncio.ensure_future(anext(self.events, None))
@@ -124,7 +140,7 @@ class ReplyResponse(Response):
             await asyncio.wait((first_event,), timeout=self.keepalive)
             if first_event.done() and isinstance(failure := first_event.exception(), UpstreamError):
                 self._state = "done"
-                await _send_error(send, failure)
+                await self._send_error(send, failure)
                 return
             await self._stream_body(send, first_event)
         finally:
@@ -173,11 +189,6 @@ async def _wait_for_disconnect(receive: Receive) -> None:
         message: Message = await receive()
         if message["type"] == "http.disconnect":
             return
-
-
-async def _send_error(send: Send, exc: UpstreamError) -> None:
-    headers = errors.retry_after_header(exc.retry_after) if exc.status == 429 else []
-    await _send_body(send, exc.status, orjson.dumps({"error": exc.message}), headers)
 
 
 async def _send_body(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:

@@ -65,6 +65,17 @@ class Settings(BaseSettings):
     max_client_temperature: float | None = Field(None, ge=0, le=2)
     allow_client_system: bool = False
     log_content: bool = Field(False, description="log users' messages (off: logs carry no content)")
+    # Resilience: one retry policy, in one place (the SDKs' own retries are off).
+    fallback_providers: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="providers to try next, `name` or `name:model`, comma-separated"
+    )
+    retries: int = Field(2, ge=0, le=10, description="extra attempts on a provider before the first delta")
+    retry_backoff: float = Field(0.5, ge=0, le=30, description="seconds before the first retry; doubles")
+    retry_max_wait: float = Field(10.0, ge=0, description="longest retry-after worth waiting for")
+    first_delta_timeout: float = Field(60.0, gt=0, description="seconds from the call to the first event")
+    idle_timeout: float = Field(60.0, gt=0, description="seconds of silence allowed between events")
+    breaker_failures: int = Field(5, ge=1, description="failures in a row that pause calls to a provider")
+    breaker_reset_seconds: float = Field(30.0, gt=0, description="pause before a provider is probed again")
 
     @property
     def upload_limits(self) -> UploadLimits:
@@ -85,7 +96,16 @@ class Settings(BaseSettings):
             return [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
         return value
 
-    @field_validator("api_keys", "allowed_models", mode="before")
+    @field_validator("fallback_providers")
+    @classmethod
+    def _known_fallbacks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            name = entry.split(":", 1)[0].strip().lower()
+            if name not in REGISTRY:
+                raise ValueError(f"unknown provider {name!r}; choose from: {', '.join(sorted(REGISTRY))}")
+        return value
+
+    @field_validator("api_keys", "allowed_models", "fallback_providers", mode="before")
     @classmethod
     def _split_list(cls, value: object) -> object:
         if isinstance(value, str):

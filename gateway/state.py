@@ -24,19 +24,43 @@ from providers.base import (
     ProviderOptions,
     Usage,
 )
+from providers.resilient import ResilientProvider, RetryPolicy
 
 log = logging.getLogger("gateway")
 
 
 def build_provider(settings: Settings) -> Provider:
-    """The configured provider; raises `ConfigError` naming the variable to fix."""
+    """The configured provider and its fallbacks behind one retry policy.
+
+    Raises `ConfigError` naming the variable to fix, for the primary or any fallback.
+    """
+    chain = [_build(settings.provider, settings.model, settings)]
+    for entry in settings.fallback_providers:
+        name, _, model = entry.partition(":")
+        chain.append(_build(name.strip().lower(), model.strip() or None, settings))
+    policy = RetryPolicy(
+        retries=settings.retries,
+        backoff=settings.retry_backoff,
+        max_wait=settings.retry_max_wait,
+        first_delta_timeout=settings.first_delta_timeout,
+        idle_timeout=settings.idle_timeout,
+    )
+    return ResilientProvider(
+        chain,
+        policy,
+        breaker_threshold=settings.breaker_failures,
+        breaker_reset=settings.breaker_reset_seconds,
+    )
+
+
+def _build(name: str, model: str | None, settings: Settings) -> Provider:
     options = ProviderOptions(
-        model=settings.model,
+        model=model,
         env_file=".env",
         connect_timeout=settings.connect_timeout,
         read_timeout=settings.read_timeout,
     )
-    return REGISTRY[settings.provider](options)
+    return REGISTRY[name](options)
 
 
 @dataclass
@@ -92,7 +116,7 @@ class Gateway:
         """The provider request: the operator's settings, and the page's overrides where allowed."""
         settings = self.settings
         policy = settings.policy
-        check_sizes(body, policy)
+        check_sizes([len(m.text or "") + len(m.html or "") for m in body.messages], policy)
         wanted = overrides(body, policy)
         system = "\n\n".join(text for text in (settings.system_prompt, wanted.system) if text) or None
         return ChatRequest(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx2
@@ -41,10 +42,20 @@ class OpenAISettings(BaseSettings):
 class OpenAIProvider:
     accepts_images = True
 
-    def __init__(self, client: openai.AsyncOpenAI, model: str, *, name: str = "openai") -> None:
+    def __init__(
+        self,
+        client: openai.AsyncOpenAI,
+        model: str,
+        *,
+        name: str = "openai",
+        key_variable: str = "OPENAI_API_KEY",
+        stream_usage: bool = True,
+    ) -> None:
         self.name = name
         self.model = model
         self._client = client
+        self._key_variable = key_variable
+        self._stream_usage = stream_usage
         self._secrets = tuple(key for key in (client.api_key,) if key)  # never repeated back, even if quoted
 
     async def stream(self, request: ChatRequest) -> AsyncGenerator[Event, None]:
@@ -52,8 +63,9 @@ class OpenAIProvider:
             "model": request.model or self.model,
             "messages": to_openai_messages(request.system, request.messages),
             "stream": True,
-            "stream_options": {"include_usage": True},
         }
+        if self._stream_usage:
+            params["stream_options"] = {"include_usage": True}
         if request.max_tokens is not None:
             params["max_tokens"] = request.max_tokens
         if request.temperature is not None:
@@ -77,7 +89,7 @@ class OpenAIProvider:
                 self.name,
                 exc.status_code,
                 errors.body_message(exc.body),
-                key_variable="OPENAI_API_KEY",
+                key_variable=self._key_variable,
                 retry_after=errors.retry_after_seconds(exc.response.headers.get("retry-after")),
                 secrets=self._secrets,
             ) from exc
@@ -117,14 +129,64 @@ def _content_part(part: Part) -> dict[str, Any]:
     return {"type": "image_url", "image_url": {"url": part.data_url}}
 
 
+@dataclass(frozen=True)
+class Preset:
+    """An OpenAI-compatible host: where it is, and how it differs. Its key is `<NAME>_API_KEY`."""
+
+    base_url: str
+    default_model: str | None  # None: the server serves whatever it loaded; GATEWAY_MODEL names it
+    needs_key: bool = True
+    stream_usage: bool = True  # Mistral rejects `stream_options`
+
+
+PRESETS = {
+    "groq": Preset("https://api.groq.com/openai/v1", "llama-3.3-70b-versatile"),
+    "openrouter": Preset("https://openrouter.ai/api/v1", "openai/gpt-4o-mini"),
+    "mistral": Preset("https://api.mistral.ai/v1", "mistral-small-latest", stream_usage=False),
+    "deepseek": Preset("https://api.deepseek.com/v1", "deepseek-chat"),
+    "together": Preset("https://api.together.xyz/v1", "meta-llama/Llama-3.3-70B-Instruct-Turbo"),
+    "xai": Preset("https://api.x.ai/v1", "grok-3-mini"),
+    "perplexity": Preset("https://api.perplexity.ai", "sonar"),
+    "vllm": Preset("http://127.0.0.1:8000/v1", None, needs_key=False),
+    "lmstudio": Preset("http://127.0.0.1:1234/v1", None, needs_key=False),
+    "llamacpp": Preset("http://127.0.0.1:8080/v1", "default", needs_key=False),
+}
+
+
+def create_preset(name: str, options: ProviderOptions) -> OpenAIProvider:
+    """A preset's provider: `<NAME>_API_KEY`, and `<NAME>_BASE_URL` to point it elsewhere."""
+    preset = PRESETS[name]
+    prefix = name.upper() + "_"
+    settings_class: type[OpenAISettings] = type(
+        f"{name.title()}Settings",
+        (OpenAISettings,),
+        {"model_config": SettingsConfigDict(env_prefix=prefix, extra="ignore", env_ignore_empty=True)},
+    )
+    settings: OpenAISettings = load_settings(settings_class, options.env_file)
+    key = settings.api_key.get_secret_value() if settings.api_key else ""
+    if preset.needs_key and not key:
+        raise ConfigError(prefix + "API_KEY", f"not set; the {name} provider needs it")
+    model = options.model or preset.default_model
+    if model is None:
+        raise ConfigError("GATEWAY_MODEL", f"not set; name the model your {name} server serves")
+    client = _client(key or "not-needed", settings.base_url or preset.base_url, options)
+    return OpenAIProvider(
+        client, model, name=name, key_variable=prefix + "API_KEY", stream_usage=preset.stream_usage
+    )
+
+
+def _client(api_key: str, base_url: str | None, options: ProviderOptions) -> openai.AsyncOpenAI:
+    return openai.AsyncOpenAI(
+        api_key=api_key,
+        base_url=base_url,
+        max_retries=0,  # the SDK would retry silently; retries belong to the gateway
+        timeout=httpx2.Timeout(options.read_timeout, connect=options.connect_timeout),
+    )
+
+
 def create(options: ProviderOptions) -> OpenAIProvider:
     settings = load_settings(OpenAISettings, options.env_file)
     if settings.api_key is None or not settings.api_key.get_secret_value():
         raise ConfigError("OPENAI_API_KEY", "not set; the openai provider needs it")
-    client = openai.AsyncOpenAI(
-        api_key=settings.api_key.get_secret_value(),
-        base_url=settings.base_url,
-        max_retries=0,  # the SDK would retry silently; retries belong to the gateway
-        timeout=httpx2.Timeout(options.read_timeout, connect=options.connect_timeout),
-    )
+    client = _client(settings.api_key.get_secret_value(), settings.base_url, options)
     return OpenAIProvider(client, options.model or DEFAULT_MODEL)

@@ -55,14 +55,24 @@ def start_gateway(
 ) -> GatewayProcess:
     """Start `python -m gateway` and wait until `/healthz` answers.
 
-    The per-visitor request limit is off unless `env` sets it: every test request comes from 127.0.0.1.
+    The per-visitor request limit is off unless `env` sets it (every test request comes from 127.0.0.1),
+    and so are retries and the circuit breaker, so that each scripted upstream failure reaches the client
+    as it is.
     """
     port = free_port()
     workdir = cwd or Path(tempfile.mkdtemp(prefix="gateway-"))  # no stray .env is read
     log_path = workdir / f"gateway-{port}.log"
     process = subprocess.Popen(
         [sys.executable, "-m", "gateway", *args],
-        env=gateway_env({"GATEWAY_PORT": str(port), "GATEWAY_REQUESTS_PER_MINUTE": "0", **env}),
+        env=gateway_env(
+            {
+                "GATEWAY_PORT": str(port),
+                "GATEWAY_REQUESTS_PER_MINUTE": "0",
+                "GATEWAY_RETRIES": "0",
+                "GATEWAY_BREAKER_FAILURES": "1000",
+                **env,
+            }
+        ),
         cwd=workdir,
         stdout=log_path.open("wb"),
         stderr=subprocess.STDOUT,

@@ -1,0 +1,134 @@
+"""Google Gemini's streamGenerateContent over SSE, with plain httpx (no SDK in our stack)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from typing import Any
+
+import httpx
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from providers import errors, wire
+from providers.base import (
+    ChatRequest,
+    ConfigError,
+    Event,
+    FilePart,
+    Finish,
+    Message,
+    Part,
+    ProviderOptions,
+    TextDelta,
+    TextPart,
+    Usage,
+    load_settings,
+)
+
+DEFAULT_MODEL = "gemini-2.5-flash"
+KEY_VARIABLE = "GEMINI_API_KEY"
+
+
+class GeminiSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", env_ignore_empty=True)
+
+    api_key: SecretStr | None = Field(None, validation_alias=AliasChoices("GEMINI_API_KEY", "GOOGLE_API_KEY"))
+    base_url: str = Field("https://generativelanguage.googleapis.com", validation_alias="GEMINI_BASE_URL")
+
+
+class GeminiProvider:
+    name = "gemini"
+    accepts_images = True
+
+    def __init__(self, client: httpx.AsyncClient, model: str, api_key: str) -> None:
+        self.model = model
+        self._client = client
+        self._headers = {"x-goog-api-key": api_key}
+        self._secrets = (api_key,)
+
+    async def stream(self, request: ChatRequest) -> AsyncGenerator[Event, None]:
+        model = request.model or self.model
+        body: dict[str, Any] = {"contents": to_gemini_contents(request.messages)}
+        if request.system:
+            body["systemInstruction"] = {"parts": [{"text": request.system}]}
+        config = {"maxOutputTokens": request.max_tokens, "temperature": request.temperature}
+        if any(value is not None for value in config.values()):
+            body["generationConfig"] = {key: value for key, value in config.items() if value is not None}
+        url = f"/v1beta/models/{model}:streamGenerateContent"
+        opened = finished = False
+        try:
+            async with self._client.stream(
+                "POST", url, params={"alt": "sse"}, json=body, headers=self._headers
+            ) as response:
+                await wire.raise_for_status(
+                    self.name, response, key_variable=KEY_VARIABLE, secrets=self._secrets
+                )
+                opened = True
+                async for data in wire.sse_data(response.aiter_lines()):
+                    chunk = wire.parse_json(self.name, data, self._secrets)
+                    for event in chunk_events(chunk):
+                        finished = finished or type(event) is Finish
+                        yield event
+        except httpx.TransportError as exc:
+            raise wire.transport_error(self.name, exc, opened=opened) from exc
+        if not finished:
+            raise errors.broken_stream(self.name, "the reply ended before the provider finished it")
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+def chunk_events(chunk: Any) -> list[Event]:
+    """One streamed `GenerateContentResponse` as events: its text, then usage and finish if present."""
+    if not isinstance(chunk, dict):
+        raise errors.broken_stream("gemini", "it sent an unexpected event")
+    if "error" in chunk:
+        raise errors.broken_stream("gemini", errors.body_message(chunk))
+    events: list[Event] = []
+    finish: str | None = None
+    for candidate in chunk.get("candidates") or []:
+        for part in (candidate.get("content") or {}).get("parts") or []:
+            if isinstance(part.get("text"), str) and part["text"] and not part.get("thought"):
+                events.append(TextDelta(part["text"]))
+        finish = candidate.get("finishReason") or finish
+    usage = chunk.get("usageMetadata")
+    if finish is not None and isinstance(usage, dict):
+        events.append(Usage(usage.get("promptTokenCount"), usage.get("candidatesTokenCount")))
+    if finish is not None:
+        events.append(Finish(str(finish).lower()))
+    return events
+
+
+def to_gemini_contents(messages: tuple[Message, ...]) -> list[dict[str, Any]]:
+    """Gemini's turns: roles `user` and `model`, consecutive turns of one role merged."""
+    contents: list[dict[str, Any]] = []
+    for message in messages:
+        parts = [_part(part) for part in message.parts if not (isinstance(part, TextPart) and not part.text)]
+        role = "user" if message.role == "user" else "model"
+        if not parts:
+            continue
+        if contents and contents[-1]["role"] == role:
+            contents[-1]["parts"].extend(parts)
+        else:
+            contents.append({"role": role, "parts": parts})
+    return contents
+
+
+def _part(part: Part) -> dict[str, Any]:
+    if isinstance(part, TextPart):
+        return {"text": part.text}
+    if isinstance(part, FilePart):
+        return {"text": part.rendered}
+    return {"inlineData": {"mimeType": part.media_type, "data": part.data}}
+
+
+def create(options: ProviderOptions) -> GeminiProvider:
+    settings = load_settings(GeminiSettings, options.env_file)
+    if settings.api_key is None or not settings.api_key.get_secret_value():
+        raise ConfigError(KEY_VARIABLE, "not set (GOOGLE_API_KEY works too); the gemini provider needs it")
+    client = httpx.AsyncClient(
+        base_url=settings.base_url.rstrip("/"),
+        timeout=httpx.Timeout(options.read_timeout, connect=options.connect_timeout),
+        limits=httpx.Limits(max_connections=None, max_keepalive_connections=100),
+    )
+    return GeminiProvider(client, options.model or DEFAULT_MODEL, settings.api_key.get_secret_value())
