@@ -21,7 +21,7 @@ from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
 from gateway import errors
-from gateway.streaming import FrameFormat, frames
+from gateway.streaming import INTERNAL_ERROR, FrameFormat, frames
 from providers.base import Event, Finish, TextDelta, Usage
 from providers.errors import UpstreamError
 
@@ -138,9 +138,15 @@ class ReplyResponse(Response):
         try:
             # Hold the status line until the first event, or until silence would need a keep-alive.
             await asyncio.wait((first_event,), timeout=self.keepalive)
-            if first_event.done() and isinstance(failure := first_event.exception(), UpstreamError):
+            failure = first_event.exception() if first_event.done() else None
+            if isinstance(failure, UpstreamError):
                 self._state = "done"
                 await self._send_error(send, failure)
+                return
+            if failure is not None:
+                log.error("provider failed unexpectedly", exc_info=failure)
+                self._state = "done"
+                await _send_body(send, 500, self.fmt.error_body(INTERNAL_ERROR, "server"), [])
                 return
             await self._stream_body(send, first_event)
         finally:
@@ -163,6 +169,11 @@ class ReplyResponse(Response):
             except UpstreamError as exc:  # after the headers: only an error frame can say it
                 self._state = "done"
                 await send({"type": "http.response.body", "body": self.fmt.error(exc.message)})
+                return
+            except Exception:
+                log.exception("provider failed unexpectedly")
+                self._state = "done"
+                await send({"type": "http.response.body", "body": self.fmt.error(INTERNAL_ERROR)})
                 return
             async with contextlib.aclosing(frames(self.events, self.fmt, first)) as body:
                 async for frame in body:

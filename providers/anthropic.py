@@ -103,6 +103,10 @@ class AnthropicProvider:
             raise errors.timeout(self.name) from exc
         except anthropic.APIConnectionError as exc:  # before the reply: unreachable; during it: cut off
             raise (errors.broken_stream(self.name) if opened else errors.connection(self.name)) from exc
+        except ValueError as exc:  # the SDK could not parse an event: malformed JSON from the provider
+            raise errors.broken_stream(
+                self.name, "it sent something that is not JSON", self._secrets
+            ) from exc
         except httpx2.TimeoutException as exc:  # raised raw while reading the stream's body
             raise errors.timeout(self.name) from exc
         except httpx2.TransportError as exc:

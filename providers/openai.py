@@ -100,6 +100,10 @@ class OpenAIProvider:
         except openai.APIError as exc:  # an error object inside an HTTP 200 stream
             detail = errors.body_message(exc.body) or exc.message
             raise errors.broken_stream(self.name, detail, self._secrets) from exc
+        except ValueError as exc:  # the SDK could not parse an event: malformed JSON from the provider
+            raise errors.broken_stream(
+                self.name, "it sent something that is not JSON", self._secrets
+            ) from exc
         except httpx2.TimeoutException as exc:  # raised raw while reading the stream's body
             raise errors.timeout(self.name) from exc
         except httpx2.TransportError as exc:

@@ -109,3 +109,20 @@ def test_app_factory_without_a_key_reports_not_ready() -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"GATEWAY_PROVIDER": "groq"}, "GROQ_API_KEY"),
+        ({"GATEWAY_PROVIDER": "gemini"}, "GEMINI_API_KEY"),
+        ({"GATEWAY_PROVIDER": "azure", "AZURE_OPENAI_API_KEY": "k"}, "AZURE_OPENAI_ENDPOINT"),
+        ({"GATEWAY_PROVIDER": "vllm"}, "GATEWAY_MODEL"),
+        ({"GATEWAY_FALLBACK_PROVIDERS": "echo,skynet"}, "GATEWAY_FALLBACK_PROVIDERS"),
+        ({"GATEWAY_FALLBACK_PROVIDERS": "anthropic"}, "ANTHROPIC_API_KEY"),
+    ],
+)
+def test_provider_configuration_errors_name_their_variable(env: dict[str, str], variable: str) -> None:
+    result = run_cli(env={"GATEWAY_PORT": str(free_port()), **env})
+    assert result.returncode != 0
+    assert variable in result.stderr.strip() and len(result.stderr.strip().splitlines()) == 1

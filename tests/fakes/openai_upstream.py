@@ -89,7 +89,12 @@ class FakeOpenAI(FakeUpstream):
     tokens: tuple[str, ...] = ("Hello", ",", " world", "!")
 
     def default(self, request: Received) -> Reply | Stream:
-        if request.method != "POST" or request.path != "/v1/chat/completions":
+        # Azure puts the deployment in the path: /openai/deployments/{name}/chat/completions?api-version=…
+        azure = request.path.startswith("/openai/deployments/") and "api-version=" in request.query
+        if request.method != "POST" or (
+            request.path != "/v1/chat/completions"
+            and not (azure and request.path.endswith("/chat/completions"))
+        ):
             return error(
                 404, f"Unknown request URL: {request.method} {request.path}", "invalid_request_error"
             )
