@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,6 +13,8 @@ from starlette.middleware.cors import CORSMiddleware
 from gateway import errors, logredact
 from gateway.bodylimit import BodyLimit
 from gateway.inflight import InFlight, TrackInFlight
+from gateway.metrics import Metrics
+from gateway.observe import RequestLog
 from gateway.origin import RequireOrigin
 from gateway.routes import chat, demo, health, openai_compat, ws
 from gateway.settings import Settings
@@ -20,11 +24,13 @@ from gateway.state import Gateway
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     logredact.install()
+    configure_logging(settings.log_level)
     inflight = InFlight()
+    metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        gateway = Gateway.start(settings)
+        gateway = Gateway.start(settings, metrics)
         app.state.gateway = gateway
         try:
             yield
@@ -52,4 +58,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.require_origin:
         app.add_middleware(RequireOrigin, allowed=settings.cors_origins)
     app.add_middleware(TrackInFlight, inflight=inflight)
+    app.add_middleware(RequestLog, metrics=metrics)
     return app
+
+
+def configure_logging(level: str) -> None:
+    """The gateway's own loggers: one JSON line per request on `gateway.access`, plain lines otherwise."""
+    access = logging.getLogger("gateway.access")
+    if not access.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        access.addHandler(handler)
+        access.propagate = False
+    root = logging.getLogger("gateway")
+    if not root.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
+        root.addHandler(handler)
+        root.propagate = False
+    root.setLevel(level.upper())

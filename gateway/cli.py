@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 
 import uvicorn
 
@@ -69,6 +70,9 @@ def main(argv: list[str] | None = None) -> None:
         build_provider(settings)  # a missing key or bad provider setting stops us here, not at a request
     except ConfigError as exc:
         sys.exit(f"deepchat-gateway: configuration error: {exc}")
+    if settings.workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        # Each worker writes its metrics here and /metrics sums them; set before workers start.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="gateway-metrics-")
     uvicorn.run(
         "gateway.app:create_app",
         factory=True,
@@ -82,4 +86,5 @@ def main(argv: list[str] | None = None) -> None:
         # SIGTERM: stop accepting, let replies finish this long, then end the rest with an error frame.
         timeout_graceful_shutdown=settings.drain_seconds,
         server_header=False,
+        access_log=False,  # the gateway writes its own JSON line per request (gateway.access)
     )

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from gateway.auth import Authenticator
 from gateway.deepchat import DeepChatBody
 from gateway.errors import ClientError, Unavailable
+from gateway.metrics import Metrics
+from gateway.observe import RequestRecord, observed
 from gateway.policy import check_sizes, overrides
 from gateway.ratelimit import RateLimiter, make_storage
 from gateway.settings import Settings
@@ -68,6 +70,7 @@ class Gateway:
     settings: Settings
     provider: Provider | None
     problem: str | None = None  # why there is no provider: shown by /readyz and every chat request
+    metrics: Metrics = field(default_factory=Metrics)
     authenticator: Authenticator = field(init=False)
     limiter: RateLimiter = field(init=False)
     _background: set[asyncio.Task[None]] = field(default_factory=set, init=False)
@@ -83,21 +86,23 @@ class Gateway:
         )
 
     @classmethod
-    def start(cls, settings: Settings) -> Gateway:
+    def start(cls, settings: Settings, metrics: Metrics) -> Gateway:
         try:
-            return cls(settings, build_provider(settings))
+            return cls(settings, build_provider(settings), metrics=metrics)
         except ConfigError as exc:
             problem = f"The gateway is not configured: {exc}."
             log.error(problem)
-            return cls(settings, None, problem)
+            return cls(settings, None, problem, metrics=metrics)
 
     def ready_provider(self) -> Provider:
         if self.provider is None:
             raise Unavailable(self.problem or "The gateway has no provider.")
         return self.provider
 
-    async def admit(self, token: str | None, client_address: str | None) -> str:
+    async def admit(self, token: str | None, client_address: str | None, record: RequestRecord | None) -> str:
         """Authenticate (when configured) and count the request; returns the visitor limits apply to."""
+        if record is not None and self.provider is not None:
+            record.provider, record.model = self.provider.name, self.provider.model
         identity = self.authenticator.identify(token)
         visitor = identity or f"ip:{client_address or 'unknown'}"
         await self.limiter.admit(visitor)
@@ -127,9 +132,15 @@ class Gateway:
             temperature=wanted.temperature if wanted.temperature is not None else settings.temperature,
         )
 
-    def reply(self, request: ChatRequest, visitor: str) -> AsyncGenerator[Event, None]:
-        """The provider's events for `request`, with the tokens they used charged to `visitor`."""
-        events = self.ready_provider().stream(request)
+    def reply(
+        self, request: ChatRequest, visitor: str, record: RequestRecord | None
+    ) -> AsyncGenerator[Event, None]:
+        """The provider's events for `request`, observed for logs and metrics, and the tokens they used
+        charged to `visitor`."""
+        provider = self.ready_provider()
+        if record is not None:
+            record.provider, record.model = provider.name, request.model or provider.model
+        events = observed(provider.stream(request), record, self.metrics, provider.name)
         return self._metered(events, visitor) if self.settings.tokens_per_day else events
 
     async def _metered(

@@ -13,6 +13,7 @@ from gateway.auth import bearer_token
 from gateway.deepchat import DeepChatBody, parse_json_body, to_messages
 from gateway.deps import GatewayDep
 from gateway.errors import ClientError
+from gateway.observe import record_of
 from gateway.responses import ReplyResponse
 from gateway.state import Gateway
 from gateway.uploads import read_multipart
@@ -43,7 +44,8 @@ async def chat_stream(request: Request, gateway: GatewayDep) -> Response:
 
 async def _reply(request: Request, gateway: Gateway, *, stream: bool) -> Response:
     client = request.client.host if request.client else None
-    visitor = await gateway.admit(bearer_token(request.headers.get("authorization")), client)
+    record = record_of(request.scope)
+    visitor = await gateway.admit(bearer_token(request.headers.get("authorization")), client, record)
     gateway.ready_provider()
     limits = gateway.settings.upload_limits
     body, uploads = await _read_body(request, limits)
@@ -51,7 +53,7 @@ async def _reply(request: Request, gateway: Gateway, *, stream: bool) -> Respons
     chat_request = gateway.request_for(body, messages)
     if gateway.settings.log_content:
         log.info("chat from %s: %s", client, messages[-1].text)
-    events = gateway.reply(chat_request, visitor)
+    events = gateway.reply(chat_request, visitor, record)
     return ReplyResponse(events, stream=stream, keepalive=gateway.settings.keepalive_seconds)
 
 

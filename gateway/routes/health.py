@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from starlette.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST
+from starlette.responses import JSONResponse, Response
 
 from gateway.deps import GatewayDep
 
@@ -21,3 +22,9 @@ async def readyz(gateway: GatewayDep) -> JSONResponse:
     if provider is None:
         return JSONResponse({"error": gateway.problem}, status_code=503)
     return JSONResponse({"status": "ready", "provider": provider.name, "model": provider.model})
+
+
+@router.get("/metrics", response_model=None)
+async def metrics(gateway: GatewayDep) -> Response:
+    """Prometheus text format: requests, latency, streams in flight, tokens, failures, disconnects."""
+    return Response(gateway.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)

@@ -9,6 +9,7 @@ from starlette.responses import Response
 from gateway.auth import bearer_token
 from gateway.deps import GatewayDep
 from gateway.errors import ClientError, describe_validation
+from gateway.observe import record_of
 from gateway.openai_api import CompletionRequest, OpenAIChunks, to_chat_request
 from gateway.responses import ReplyResponse
 
@@ -25,7 +26,8 @@ _BODY_DOC = {
 @router.post("/v1/chat/completions", response_model=None, openapi_extra=_BODY_DOC)
 async def chat_completions(request: Request, gateway: GatewayDep) -> Response:
     client = request.client.host if request.client else None
-    visitor = await gateway.admit(bearer_token(request.headers.get("authorization")), client)
+    record = record_of(request.scope)
+    visitor = await gateway.admit(bearer_token(request.headers.get("authorization")), client, record)
     provider = gateway.ready_provider()
     try:
         body = CompletionRequest.model_validate_json(await request.body())
@@ -45,5 +47,5 @@ async def chat_completions(request: Request, gateway: GatewayDep) -> Response:
     gateway.checked_for_provider(chat_request.messages)
     include_usage = body.stream_options is not None and body.stream_options.include_usage
     fmt = OpenAIChunks(chat_request.model or provider.model, include_usage)
-    events = gateway.reply(chat_request, visitor)
+    events = gateway.reply(chat_request, visitor, record)
     return ReplyResponse(events, stream=body.stream, keepalive=settings.keepalive_seconds, fmt=fmt)

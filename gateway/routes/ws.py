@@ -104,7 +104,7 @@ async def _answer(
     except (ClientError, Unavailable, RateLimited) as exc:
         await _send(websocket, orjson.dumps({"error": exc.message}).decode())
         return
-    reply = frames(gateway.reply(chat_request, visitor), WebSocketFormat(settings.ws_end_phrase))
+    reply = frames(gateway.reply(chat_request, visitor, None), WebSocketFormat(settings.ws_end_phrase))
     streaming = asyncio.ensure_future(_send_all(websocket, reply))
     left = asyncio.ensure_future(gone.wait())
     try:

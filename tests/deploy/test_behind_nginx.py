@@ -98,13 +98,17 @@ def test_websocket_mode_works_through_nginx(stack: list[GatewayProcess | Nginx])
 
 
 def _logged_client(gateway: GatewayProcess, path: str) -> str:
+    """The client address in the gateway's JSON log line for the last request to `path`."""
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
-        lines = [line for line in gateway.log().splitlines() if f'"POST {path} ' in line]
-        if lines:
-            return lines[-1].split(" - ")[0].split()[-1].rsplit(":", 1)[0]
+        lines = [
+            json.loads(line) for line in gateway.log().splitlines() if line.startswith('{"event":"request"')
+        ]
+        matching = [line for line in lines if line["route"] == path]
+        if matching:
+            return str(matching[-1]["client"])
         time.sleep(0.05)
-    raise AssertionError(f"no access log line for {path}:\n{gateway.log()}")
+    raise AssertionError(f"no log line for {path}:\n{gateway.log()}")
 
 
 def test_client_address_is_believed_only_from_a_trusted_proxy(stack: list[GatewayProcess | Nginx]) -> None:

@@ -132,6 +132,8 @@ class FakeUpstream:
                     self.aborted_count += 1
                     self.aborted.set()
                     return
+                if not isinstance(behaviour, Reply):
+                    return  # a streamed reply said `connection: close`: its EOF watch may hold a byte
         except (ConnectionError, asyncio.IncompleteReadError):
             return
         finally:
@@ -156,11 +158,14 @@ class FakeUpstream:
             return await self._stream(behaviour, writer, client_gone)
         finally:
             client_gone.cancel()
+            with contextlib.suppress(asyncio.CancelledError, ConnectionError):
+                await client_gone
 
     async def _stream(
         self, stream: Stream, writer: asyncio.StreamWriter, client_gone: asyncio.Future[bytes]
     ) -> bool:
-        writer.write(_head(200, stream.content_type, {"transfer-encoding": "chunked"}) + b"\r\n")
+        headers = {"transfer-encoding": "chunked", "connection": "close"}
+        writer.write(_head(200, stream.content_type, headers) + b"\r\n")
         await writer.drain()
         for index, chunk in enumerate(stream.chunks):
             pause = stream.first_delay if index == 0 else stream.delay
