@@ -1,1 +1,1 @@
-"""Benchmarks (run by hand: `make bench`)."""
+"""Benchmarks, run by hand: `make bench` (see bench/__main__.py)."""

@@ -7,9 +7,36 @@ from collections.abc import AsyncGenerator, AsyncIterator, Iterable
 from typing import Any
 
 import httpx
+import orjson
 
 from providers import errors
 from providers.errors import UpstreamError
+
+
+async def sse_data_bytes(chunks: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:
+    """`sse_data` over raw body chunks: no text decoding of the stream, lines cut wherever chunks end.
+
+    JSON parsers read UTF-8 bytes directly, so a character split across two chunks is never decoded
+    half; this is the hot path of every streamed reply.
+    """
+    pending = b""
+    data: list[bytes] = []
+    async for chunk in chunks:
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            if line.endswith(b"\r"):
+                line = line[:-1]
+            if not line:
+                if data:
+                    yield b"\n".join(data)
+                    data = []
+            elif line.startswith(b"data:"):
+                data.append(line[6:] if line.startswith(b"data: ") else line[5:])
+    if pending.startswith(b"data:"):
+        data.append(pending[6:] if pending.startswith(b"data: ") else pending[5:])
+    if data:  # a last event without its blank line
+        yield b"\n".join(data)
 
 
 async def sse_data(lines: AsyncIterator[str]) -> AsyncGenerator[str, None]:
@@ -32,10 +59,10 @@ async def ndjson(lines: AsyncIterator[str]) -> AsyncGenerator[str, None]:
             yield line
 
 
-def parse_json(provider: str, text: str, secrets: Iterable[str] = ()) -> Any:
+def parse_json(provider: str, text: str | bytes, secrets: Iterable[str] = ()) -> Any:
     try:
-        return json.loads(text)
-    except ValueError:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
         raise errors.broken_stream(provider, "it sent something that is not JSON", secrets) from None
 
 

@@ -12,11 +12,13 @@ from gateway.deepchat import DeepChatBody, to_messages
 from gateway.errors import ClientError
 from gateway.responses import DeepChatSSE
 from gateway.streaming import INTERNAL_ERROR, frames
-from providers.anthropic import to_anthropic_messages
+from providers.anthropic import StreamState, stream_events, to_anthropic_messages
 from providers.base import Event, Finish, ImagePart, Message, TextDelta, TextPart, Usage
 from providers.echo import reply_words
 from providers.errors import UpstreamError, from_status
+from providers.openai import chunk_events as openai_chunk_events
 from providers.openai import to_openai_messages
+from providers.wire import sse_data_bytes
 from tests import aio
 
 LIMITS = UploadLimits(max_files=5, max_file_bytes=1 << 20, max_text_file_bytes=1 << 16)
@@ -196,3 +198,57 @@ def test_closing_the_frames_closes_the_provider_stream() -> None:
 
     aio.run(take_one())
     assert closed.is_set()
+
+
+async def _sse(chunks: list[bytes]) -> list[bytes]:
+    async def source() -> AsyncGenerator[bytes, None]:
+        for chunk in chunks:
+            yield chunk
+
+    return [data async for data in sse_data_bytes(source())]
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 7, 1000])
+def test_sse_parsing_survives_any_chunk_boundary(size: int) -> None:
+    body = (
+        ': comment\r\nevent: x\r\ndata: {"a": "é🙂"}\r\n\r\ndata:{"b":1}\n\ndata: one\ndata: two\n\nid: 3\n\n'
+    )
+    encoded = body.encode()
+    chunks = [encoded[i : i + size] for i in range(0, len(encoded), size)]
+    assert aio.run(_sse(chunks)) == ['{"a": "é🙂"}'.encode(), b'{"b":1}', b"one\ntwo"]
+
+
+def test_sse_parsing_keeps_a_last_event_without_its_blank_line() -> None:
+    assert aio.run(_sse([b"data: [DONE]"])) == [b"[DONE]"]
+
+
+def test_openai_chunks_translate_to_events() -> None:
+    assert openai_chunk_events(
+        {"choices": [{"index": 0, "delta": {"content": "Hi"}, "finish_reason": None}]}
+    ) == [TextDelta("Hi")]
+    assert openai_chunk_events({"choices": [{"delta": {}, "finish_reason": "length"}]}) == [Finish("length")]
+    assert openai_chunk_events({"choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 5}}) == [
+        Usage(3, 5)
+    ]
+    with pytest.raises(UpstreamError, match="quota exceeded"):
+        openai_chunk_events({"error": {"message": "quota exceeded", "type": "server_error"}})
+
+
+def test_anthropic_events_translate_with_running_state() -> None:
+    state = StreamState()
+    assert stream_events({"type": "message_start", "message": {"usage": {"input_tokens": 9}}}, state) == []
+    assert stream_events({"type": "ping"}, state) == []
+    assert stream_events(
+        {"type": "content_block_delta", "delta": {"type": "text_delta", "text": "ok"}}, state
+    ) == [TextDelta("ok")]
+    assert stream_events(
+        {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 2}}, state
+    ) == [Usage(9, 2), Finish("end_turn")]
+    assert not state.finished
+    stream_events({"type": "message_stop"}, state)
+    assert state.finished
+    with pytest.raises(UpstreamError) as caught:
+        stream_events(
+            {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}, state
+        )
+    assert caught.value.status == 503
