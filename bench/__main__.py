@@ -337,18 +337,20 @@ def report(results: list[Result], args: argparse.Namespace, held: tuple[int, int
         by_name["upstream, direct"],
     )
     lines = [
-        f"{args.deltas} deltas a reply, {args.connections} connections, {args.duration} s per target, one worker; "
-        f"time to first delta over {args.samples} sequential streams on one connection.",
+        f"{args.deltas} deltas a reply, {args.connections} connections, {args.duration} s per target, "
+        f"one worker; time to first delta over {args.samples} sequential streams on one connection.",
         "",
         "| target | streams/s | x relay | x seed | first delta p50 / p99 (ms) | added vs direct p50 (ms) "
         "| last delta p50 / p99 under load (ms) | CPU ms / stream | peak RSS (MB) | errors |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in results:
+        ratios = f"{r.streams_per_s / relay.streams_per_s:.2f} | {r.streams_per_s / seed.streams_per_s:.2f}"
+        first = f"{r.ttfd_p50 * 1000:.2f} / {r.ttfd_p99 * 1000:.2f}"
+        added = f"{(r.ttfd_p50 - direct.ttfd_p50) * 1000:+.2f}"
+        last = f"{r.last_p50 * 1000:.1f} / {r.last_p99 * 1000:.1f}"
         lines.append(
-            f"| {r.name} | {r.streams_per_s:.0f} | {r.streams_per_s / relay.streams_per_s:.2f} "
-            f"| {r.streams_per_s / seed.streams_per_s:.2f} | {r.ttfd_p50 * 1000:.2f} / {r.ttfd_p99 * 1000:.2f} "
-            f"| {(r.ttfd_p50 - direct.ttfd_p50) * 1000:+.2f} | {r.last_p50 * 1000:.1f} / {r.last_p99 * 1000:.1f} "
+            f"| {r.name} | {r.streams_per_s:.0f} | {ratios} | {first} | {added} | {last} "
             f"| {r.cpu_ms_per_stream:.2f} | {r.peak_rss_mb:.0f} | {r.errors} |"
         )
     if held:

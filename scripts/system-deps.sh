@@ -8,6 +8,7 @@ declare -A PACKAGES=(
   [chromium]=chromium  # the browser tests drive the real deep-chat widget
   [nginx]=nginx        # the deployment tests run the repository's nginx.conf
   [redis-server]=redis-server  # replicas share rate limits through a real Redis
+  [wrk]=wrk            # the benchmark's load generator (its smoke run is a test)
 )
 
 missing=()
