@@ -46,7 +46,7 @@ class GeminiProvider:
         self._headers = {"x-goog-api-key": api_key}
         self._secrets = (api_key,)
 
-    async def stream(self, request: ChatRequest) -> AsyncGenerator[Event, None]:
+    def stream(self, request: ChatRequest) -> AsyncGenerator[Event, None]:
         model = request.model or self.model
         body: dict[str, Any] = {"contents": to_gemini_contents(request.messages)}
         if request.system:
@@ -54,25 +54,21 @@ class GeminiProvider:
         config = {"maxOutputTokens": request.max_tokens, "temperature": request.temperature}
         if any(value is not None for value in config.values()):
             body["generationConfig"] = {key: value for key, value in config.items() if value is not None}
-        url = f"/v1beta/models/{model}:streamGenerateContent"
-        opened = finished = False
-        try:
-            async with self._client.stream(
-                "POST", url, params={"alt": "sse"}, json=body, headers=self._headers
-            ) as response:
-                await wire.raise_for_status(
-                    self.name, response, key_variable=KEY_VARIABLE, secrets=self._secrets
-                )
-                opened = True
-                async for data in wire.sse_data(response.aiter_lines()):
-                    chunk = wire.parse_json(self.name, data, self._secrets)
-                    for event in chunk_events(chunk):
-                        finished = finished or type(event) is Finish
-                        yield event
-        except httpx.TransportError as exc:
-            raise wire.transport_error(self.name, exc, opened=opened) from exc
-        if not finished:
-            raise errors.broken_stream(self.name, "the reply ended before the provider finished it")
+        response = self._client.stream(
+            "POST",
+            f"/v1beta/models/{model}:streamGenerateContent",
+            params={"alt": "sse"},
+            json=body,
+            headers=self._headers,
+        )
+        return wire.events_from(
+            self.name,
+            response,
+            wire.sse_data_bytes,
+            chunk_events,
+            key_variable=KEY_VARIABLE,
+            secrets=self._secrets,
+        )
 
     async def aclose(self) -> None:
         await self._client.aclose()

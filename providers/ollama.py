@@ -41,7 +41,7 @@ class OllamaProvider:
         self.model = model
         self._client = client
 
-    async def stream(self, request: ChatRequest) -> AsyncGenerator[Event, None]:
+    def stream(self, request: ChatRequest) -> AsyncGenerator[Event, None]:
         body: dict[str, Any] = {
             "model": request.model or self.model,
             "messages": to_ollama_messages(request.system, request.messages),
@@ -50,19 +50,10 @@ class OllamaProvider:
         options = {"num_predict": request.max_tokens, "temperature": request.temperature}
         if any(value is not None for value in options.values()):
             body["options"] = {key: value for key, value in options.items() if value is not None}
-        opened = finished = False
-        try:
-            async with self._client.stream("POST", "/api/chat", json=body) as response:
-                await wire.raise_for_status(self.name, response, key_variable="OLLAMA_HOST")
-                opened = True
-                async for line in wire.ndjson(response.aiter_lines()):
-                    for event in line_events(wire.parse_json(self.name, line)):
-                        finished = finished or type(event) is Finish
-                        yield event
-        except httpx.TransportError as exc:
-            raise wire.transport_error(self.name, exc, opened=opened) from exc
-        if not finished:
-            raise errors.broken_stream(self.name, "the reply ended before the provider finished it")
+        response = self._client.stream("POST", "/api/chat", json=body)
+        return wire.events_from(
+            self.name, response, wire.ndjson_bytes, line_events, key_variable="OLLAMA_HOST"
+        )
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator, AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import httpx
 import orjson
 
 from providers import errors
+from providers.base import Event, Finish
 from providers.errors import UpstreamError
 
 
@@ -39,24 +41,46 @@ async def sse_data_bytes(chunks: AsyncIterator[bytes]) -> AsyncGenerator[bytes, 
         yield b"\n".join(data)
 
 
-async def sse_data(lines: AsyncIterator[str]) -> AsyncGenerator[str, None]:
-    """The `data` of each server-sent event: lines joined, dispatched at a blank line, comments skipped."""
-    data: list[str] = []
-    async for line in lines:
-        if not line:
-            if data:
-                yield "\n".join(data)
-                data = []
-        elif line.startswith("data:"):
-            data.append(line[5:].removeprefix(" "))
-    if data:  # a last event without its blank line
-        yield "\n".join(data)
+async def ndjson_bytes(chunks: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:
+    """One JSON document a line, lines cut wherever chunks end."""
+    pending = b""
+    async for chunk in chunks:
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            if line.strip():
+                yield line
+    if pending.strip():
+        yield pending
 
 
-async def ndjson(lines: AsyncIterator[str]) -> AsyncGenerator[str, None]:
-    async for line in lines:
-        if line.strip():
-            yield line
+async def events_from(
+    provider: str,
+    response: AbstractAsyncContextManager[httpx.Response],
+    frames: Callable[[AsyncIterator[bytes]], AsyncIterator[bytes]],
+    translate: Callable[[Any], list[Event]],
+    *,
+    key_variable: str,
+    secrets: Iterable[str] = (),
+) -> AsyncGenerator[Event, None]:
+    """A provider's streamed reply over plain httpx, as events.
+
+    HTTP errors and transport failures are mapped to `UpstreamError`s, and a stream that ends without its
+    finish event counts as broken off: never a silent truncation.
+    """
+    opened = finished = False
+    try:
+        async with response as body:
+            await raise_for_status(provider, body, key_variable=key_variable, secrets=secrets)
+            opened = True
+            async for frame in frames(body.aiter_bytes()):
+                for event in translate(parse_json(provider, frame, secrets)):
+                    finished = finished or type(event) is Finish
+                    yield event
+    except httpx.TransportError as exc:
+        raise transport_error(provider, exc, opened=opened) from exc
+    if not finished:
+        raise errors.broken_stream(provider, "the reply ended before the provider finished it")
 
 
 def parse_json(provider: str, text: str | bytes, secrets: Iterable[str] = ()) -> Any:

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, Protocol
+
+import httpx
+
+
+class HasURL(Protocol):
+    url: str
 
 
 def events(lines: Iterable[str]) -> Iterator[Any]:
@@ -29,3 +35,12 @@ def chat_body(text: str = "Hi there", **extra: Any) -> dict[str, Any]:
 
 
 STREAM_HEADERS = {"accept": "text/event-stream"}
+
+
+def stream_chat(gateway: HasURL, body: dict[str, Any]) -> tuple[httpx.Response, list[Any]]:
+    """POST a Deep Chat turn in stream mode; the response and the events it carried."""
+    with httpx.stream(
+        "POST", gateway.url + "/chat", json=body, headers=STREAM_HEADERS, timeout=10
+    ) as response:
+        lines = list(response.iter_lines())
+    return response, list(events(lines))

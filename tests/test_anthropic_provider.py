@@ -11,17 +11,7 @@ from tests.fakes import anthropic_upstream as wire
 from tests.fakes.anthropic_upstream import FakeAnthropic
 from tests.fakes.server import Hang, Stream, split_every
 from tests.gateway_process import GatewayProcess
-from tests.sse import STREAM_HEADERS, chat_body, events
-
-
-def stream_chat(
-    gateway: GatewayProcess, body: dict[str, object]
-) -> tuple[httpx.Response, list[dict[str, str]]]:
-    with httpx.stream(
-        "POST", gateway.url + "/chat", json=body, headers=STREAM_HEADERS, timeout=10
-    ) as response:
-        lines = list(response.iter_lines())
-    return response, list(events(lines))
+from tests.sse import STREAM_HEADERS, chat_body, events, stream_chat
 
 
 def test_streams_one_event_per_text_delta_ignoring_pings(

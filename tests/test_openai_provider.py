@@ -11,17 +11,7 @@ from tests.fakes import openai_upstream as wire
 from tests.fakes.openai_upstream import FakeOpenAI
 from tests.fakes.server import Hang, Stream, split_every
 from tests.gateway_process import GatewayProcess
-from tests.sse import STREAM_HEADERS, chat_body, comments, events
-
-
-def stream_chat(
-    gateway: GatewayProcess, body: dict[str, object]
-) -> tuple[httpx.Response, list[dict[str, str]]]:
-    with httpx.stream(
-        "POST", gateway.url + "/chat", json=body, headers=STREAM_HEADERS, timeout=10
-    ) as response:
-        lines = list(response.iter_lines())
-    return response, list(events(lines))
+from tests.sse import STREAM_HEADERS, chat_body, comments, events, stream_chat
 
 
 def test_streams_one_event_per_upstream_delta(
