@@ -28,7 +28,11 @@ from providers.base import (
 )
 
 DEFAULT_MODEL = "claude-sonnet-4-5"
-DEFAULT_MAX_TOKENS = 4096  # the Messages API requires max_tokens on every request
+DEFAULT_MAX_TOKENS = 4096
+# Asks the SDK to hand over the response unread, as its `with_streaming_response` does.
+_RAW_STREAM: Any = {
+    "headers": {"X-Stainless-Raw-Response": "stream"}
+}  # the Messages API requires max_tokens on every request
 
 # Error types of Anthropic's error bodies, as the HTTP statuses they stand for; a mid-stream
 # `event: error` arrives inside an HTTP 200 and carries only the type.
@@ -75,13 +79,19 @@ class AnthropicProvider:
         state = StreamState()
         opened = False
         try:
-            # The SDK builds the request and maps HTTP errors; events are read raw, because validating
-            # each one into pydantic models cost more than the rest of the gateway (bench/).
-            async with self._client.messages.with_streaming_response.create(**params) as response:
-                opened = True
-                async for data in wire.sse_data_bytes(response.iter_bytes()):
+            # The SDK sends the request (auth, version header, base URL) and maps HTTP errors to its
+            # exceptions; the body is read raw. Its typed `create()` and parsed stream cost more than the
+            # rest of the gateway (bench/): the generic `post` the SDK offers for raw calls skips both.
+            response = await self._client.post(
+                "/v1/messages", cast_to=httpx2.Response, body=params, options=_RAW_STREAM
+            )
+            opened = True
+            try:
+                async for data in wire.sse_data_bytes(response.aiter_bytes()):
                     for event in stream_events(wire.parse_json(self.name, data, self._secrets), state):
                         yield event
+            finally:
+                await response.aclose()
         except anthropic.APIStatusError as exc:
             status, message = _status_and_message(exc)
             raise errors.from_status(
