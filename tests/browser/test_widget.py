@@ -141,8 +141,10 @@ def test_history_mode_sends_the_whole_conversation(
     widget.send("my name is Ada")
     widget.wait_for(lambda: widget.ai_texts() == ["Hello, world!"] and not widget.streaming())
     widget.send("what is my name?")
-    widget.wait_for(lambda: len(widget.ai_texts()) == 2 and not widget.streaming())
-    assert fake_openai.last.json()["messages"] == [
+    widget.wait_for(
+        lambda: len(fake_openai.requests) == 2 and len(widget.ai_texts()) == 2 and not widget.streaming()
+    )
+    assert fake_openai.requests[1].json()["messages"] == [
         {"role": "user", "content": "my name is Ada"},
         {"role": "assistant", "content": "Hello, world!"},
         {"role": "user", "content": "what is my name?"},
