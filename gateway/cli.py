@@ -28,6 +28,11 @@ Every option can also be set by its environment variable (or a .env file in the 
   GATEWAY_DRAIN_SECONDS  on SIGTERM, how long in-flight replies may finish (default 30)
   OPENAI_API_KEY, OPENAI_BASE_URL        for --provider openai (or any OpenAI-compatible server)
   ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL  for --provider anthropic
+  <NAME>_API_KEY, <NAME>_BASE_URL        for the OpenAI-compatible presets (GROQ_API_KEY, ...)
+  GATEWAY_FALLBACK_PROVIDERS, GATEWAY_RETRIES  fallback chain and retries before the first delta
+  GATEWAY_REQUESTS_PER_MINUTE, GATEWAY_TOKENS_PER_DAY, REDIS_URL  per-visitor limits (0: off)
+  GATEWAY_API_KEYS, GATEWAY_JWT_SECRET   require a bearer token on the chat endpoints
+The README lists every variable with its default.
 """
 
 # Command-line flags, as the environment variables they stand for: the worker processes uvicorn starts
