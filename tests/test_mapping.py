@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncGenerator
 
 import pytest
@@ -18,6 +19,7 @@ from providers.echo import reply_words
 from providers.errors import UpstreamError, from_status
 from providers.openai import chunk_events as openai_chunk_events
 from providers.openai import to_openai_messages
+from providers.resilient import CircuitBreaker, RetryPolicy
 from providers.wire import sse_data_bytes
 from tests import aio
 
@@ -252,3 +254,29 @@ def test_anthropic_events_translate_with_running_state() -> None:
             {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}, state
         )
     assert caught.value.status == 503
+
+
+def test_retry_delay_honours_retry_after_up_to_the_cap_and_backs_off_with_jitter() -> None:
+    policy = RetryPolicy(backoff=0.5, max_wait=10)
+    assert policy.delay(0, retry_after=3) == 3
+    assert policy.delay(0, retry_after=30) is None  # too long to wait: move on to the fallback
+    for attempt in range(4):
+        delay = policy.delay(attempt, retry_after=None)
+        assert delay is not None and 0 <= delay <= 0.5 * 2**attempt
+
+
+def test_circuit_breaker_opens_after_failures_and_lets_one_probe_through() -> None:
+    breaker = CircuitBreaker(threshold=2, reset=0.05)
+    breaker.failed()
+    assert breaker.allows()
+    breaker.failed()
+    assert not breaker.allows()  # open
+    time.sleep(0.06)
+    assert breaker.allows()  # half-open: one probe
+    assert not breaker.allows()  # and only one
+    breaker.failed()
+    assert not breaker.allows()  # the probe failed: open again
+    time.sleep(0.06)
+    assert breaker.allows()
+    breaker.succeeded()
+    assert breaker.allows() and breaker.allows()  # closed
