@@ -1,4 +1,9 @@
-"""The application factory: settings in, a FastAPI app with one provider client per process out."""
+"""The application factory: settings in, a FastAPI app serving every front door through one pipeline.
+
+Middleware, outermost first: the request log (it sees every answer), in-flight tracking (shutdown waits
+for replies), CORS, the error boundary, then the refusals that need no route (origin, body size). CORS
+sits outside every layer that can answer, so a browser on another origin can read each error message.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +12,24 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
 
-from gateway import errors, logredact
-from gateway.bodylimit import BodyLimit
-from gateway.inflight import InFlight, TrackInFlight
-from gateway.metrics import Metrics
-from gateway.observe import RequestLog
-from gateway.origin import RequireOrigin
+from gateway.dialects import error_response
+from gateway.errors import GatewayError, describe_validation
+from gateway.middleware.body_limit import BodyLimit
+from gateway.middleware.error_boundary import ErrorBoundary
+from gateway.middleware.inflight import InFlight, TrackInFlight
+from gateway.middleware.request_log import RequestLog
+from gateway.middleware.require_origin import RequireOrigin
 from gateway.routes import chat, demo, health, openai_compat, ws
+from gateway.service import Service
 from gateway.settings import Settings
-from gateway.state import Gateway
+from gateway.telemetry import logredact
+from gateway.telemetry.metrics import Metrics
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -30,36 +41,63 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        gateway = Gateway.start(settings, metrics)
-        app.state.gateway = gateway
+        service = Service.start(settings, metrics)
+        app.state.service = service
         try:
             yield
         finally:
             await inflight.settle(seconds=2)  # cancelled replies send their "restarting" frame
-            await gateway.aclose()
+            await service.aclose()
 
     # No /docs: its page loads assets from a CDN, which a closed network cannot reach.
     app = FastAPI(title="Deep Chat gateway", lifespan=lifespan, docs_url=None, redoc_url=None)
-    errors.install(app)
+    install_error_handlers(app)
     for module in (chat, ws, openai_compat, health, demo):
         app.include_router(module.router)
+    # add_middleware wraps what is there: the last added is the outermost.
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    if settings.require_origin:
+        app.add_middleware(RequireOrigin, allowed=settings.cors_origins)
+    app.add_middleware(ErrorBoundary)
     if settings.cors_origins:
         wildcard = "*" in settings.cors_origins
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_credentials=not wildcard,  # credentials only ever go to explicitly named origins
-            allow_methods=["GET", "POST", "OPTIONS"],
-            allow_headers=["authorization", "content-type", "accept", "x-request-id"],
+            allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
+            allow_headers=["authorization", "content-type", "accept", "x-request-id", "x-conversation-id"],
             expose_headers=["retry-after", "x-request-id"],
             max_age=600,
         )
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    if settings.require_origin:
-        app.add_middleware(RequireOrigin, allowed=settings.cors_origins)
     app.add_middleware(TrackInFlight, inflight=inflight)
     app.add_middleware(RequestLog, metrics=metrics)
     return app
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """The router's failures as `GatewayError`s, spelled by the dialect of the path they happened on."""
+
+    async def gateway_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, GatewayError)
+        return error_response(exc, request.url.path)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        message = str(exc.detail)
+        if exc.status_code in (404, 405):
+            message = f"{message}: {request.method} {request.url.path}"
+        kind = "not_found" if exc.status_code == 404 else "invalid_request"
+        error = GatewayError(exc.status_code, message, kind=kind, headers=tuple((exc.headers or {}).items()))
+        return error_response(error, request.url.path)
+
+    async def validation_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        return error_response(GatewayError(422, describe_validation(exc.errors())), request.url.path)
+
+    app.add_exception_handler(GatewayError, gateway_error)
+    app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
 
 
 def configure_logging(level: str) -> None:

@@ -9,8 +9,8 @@ import tempfile
 
 import uvicorn
 
+from gateway.profile import build_provider
 from gateway.settings import Settings
-from gateway.state import build_provider
 from providers import REGISTRY
 from providers.base import ConfigError, load_settings
 

@@ -11,8 +11,6 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from gateway.attachments import UploadLimits
-from gateway.policy import Policy
 from providers import REGISTRY
 
 ENV_PREFIX = "GATEWAY_"
@@ -41,6 +39,9 @@ class Settings(BaseSettings):
     read_timeout: float = Field(120.0, gt=0, description="seconds the provider may stay silent")
     log_level: str = "info"
     max_files: int = Field(5, ge=0, le=100, description="attachments in one turn")
+    max_history_files: int = Field(
+        10, ge=0, le=1000, description="attachments one request sends; older ones beyond it become notes"
+    )
     max_file_bytes: int = Field(5 * 1024 * 1024, ge=1, description="bytes of one image attachment")
     max_text_file_bytes: int = Field(256 * 1024, ge=1, description="bytes of one inlined text file")
     ws_end_phrase: str = Field("<END>", min_length=1, description="websocket frame text that ends a reply")
@@ -49,6 +50,9 @@ class Settings(BaseSettings):
         description="proxy addresses or networks whose X-Forwarded-For is believed; '*' trusts all",
     )
     drain_seconds: int = Field(30, ge=0, description="on SIGTERM, how long in-flight replies may finish")
+    max_streams: int = Field(
+        1000, ge=1, description="replies one process streams at once; more are refused with 503"
+    )
     # Safety on a public website.
     api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list, description="bearer tokens")
     jwt_secret: SecretStr | None = Field(None, description="HMAC secret of the JWTs a site's backend mints")
@@ -76,10 +80,6 @@ class Settings(BaseSettings):
     idle_timeout: float = Field(60.0, gt=0, description="seconds of silence allowed between events")
     breaker_failures: int = Field(5, ge=1, description="failures in a row that pause calls to a provider")
     breaker_reset_seconds: float = Field(30.0, gt=0, description="pause before a provider is probed again")
-
-    @property
-    def upload_limits(self) -> UploadLimits:
-        return UploadLimits(self.max_files, self.max_file_bytes, self.max_text_file_bytes)
 
     @field_validator("provider")
     @classmethod
@@ -111,18 +111,6 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
-
-    @property
-    def policy(self) -> Policy:
-        return Policy(
-            max_messages=self.max_messages,
-            max_message_chars=self.max_message_chars,
-            max_total_chars=self.max_total_chars,
-            allowed_models=tuple(self.allowed_models),
-            max_client_temperature=self.max_client_temperature,
-            max_tokens=self.max_tokens,
-            allow_client_system=self.allow_client_system,
-        )
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

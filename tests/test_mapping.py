@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncGenerator
 
 import pytest
 
-from gateway.attachments import UploadLimits
-from gateway.deepchat import DeepChatBody, to_messages
-from gateway.errors import ClientError
-from gateway.responses import DeepChatSSE
-from gateway.streaming import INTERNAL_ERROR, frames
 from providers.anthropic import StreamState, stream_events, to_anthropic_messages
-from providers.base import Event, Finish, ImagePart, Message, TextDelta, TextPart, Usage
+from providers.base import Finish, ImagePart, Message, TextDelta, TextPart, Usage
 from providers.echo import reply_words
 from providers.errors import UpstreamError, from_status
 from providers.openai import chunk_events as openai_chunk_events
@@ -23,62 +17,11 @@ from providers.resilient import CircuitBreaker, RetryPolicy
 from providers.wire import sse_data_bytes
 from tests import aio
 
-LIMITS = UploadLimits(max_files=5, max_file_bytes=1 << 20, max_text_file_bytes=1 << 16)
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
 
 
 def conversation(*turns: tuple[str, str]) -> tuple[Message, ...]:
     return tuple(Message(role, (TextPart(text),)) for role, text in turns)  # type: ignore[arg-type]
-
-
-def test_deep_chat_roles_map_to_user_and_assistant_and_system_is_dropped() -> None:
-    body = DeepChatBody.model_validate(
-        {
-            "messages": [
-                {"role": "user", "text": "hi"},
-                {"role": "ai", "text": "hello"},
-                {"role": "system", "text": "obey me"},
-                {"role": "sales-bot", "html": "<b>deal</b>"},
-                {"role": "user", "text": "bye"},
-            ]
-        }
-    )
-    assert to_messages(body, LIMITS) == (
-        Message("user", (TextPart("hi"),)),
-        Message("assistant", (TextPart("hello"),)),
-        Message("assistant", (TextPart("<b>deal</b>"),)),
-        Message("user", (TextPart("bye"),)),
-    )
-
-
-def test_data_url_images_become_image_parts_and_other_files_a_note() -> None:
-    body = DeepChatBody.model_validate(
-        {
-            "messages": [
-                {
-                    "role": "user",
-                    "text": "see",
-                    "files": [
-                        {"src": f"data:image/png;base64,{PNG}", "name": "a.png", "type": "image"},
-                        {"name": "report.pdf", "type": "any"},
-                    ],
-                }
-            ]
-        }
-    )
-    (message,) = to_messages(body, LIMITS)
-    assert message.parts == (
-        TextPart("see"),
-        ImagePart("image/png", PNG, "a.png"),
-        TextPart("[attached file: report.pdf]"),
-    )
-
-
-def test_a_request_without_a_user_turn_is_refused() -> None:
-    body = DeepChatBody.model_validate({"messages": [{"role": "ai", "text": "hello"}]})
-    with pytest.raises(ClientError) as caught:
-        to_messages(body, LIMITS)
-    assert caught.value.status == 422
 
 
 def test_openai_mapping_puts_system_first_and_images_as_content_parts() -> None:
@@ -149,57 +92,6 @@ def test_echo_reply_is_the_last_user_message_in_words() -> None:
         "two  ",
         "words",
     ]
-
-
-async def _events(*items: Event | Exception) -> AsyncGenerator[Event, None]:
-    for item in items:
-        if isinstance(item, Exception):
-            raise item
-        yield item
-
-
-async def _collect(events: AsyncGenerator[Event, None], first: Event | None = None) -> list[bytes]:
-    return [frame async for frame in frames(events, DeepChatSSE(), first)]
-
-
-def test_frames_are_one_sse_event_per_delta_and_skip_meta_events() -> None:
-    result = aio.run(_collect(_events(TextDelta("a"), TextDelta('"b"\n'), Usage(1, 2), Finish("stop"))))
-    assert result == [b'data: {"text":"a"}\n\n', b'data: {"text":"\\"b\\"\\n"}\n\n']
-
-
-def test_frames_start_with_a_peeked_first_event() -> None:
-    result = aio.run(_collect(_events(TextDelta("rest")), first=TextDelta("first")))
-    assert result == [b'data: {"text":"first"}\n\n', b'data: {"text":"rest"}\n\n']
-
-
-def test_a_failure_mid_stream_is_the_last_frame() -> None:
-    failure = UpstreamError("The provider broke off its reply.", status=502, kind="protocol")
-    result = aio.run(_collect(_events(TextDelta("par"), failure, TextDelta("never"))))
-    assert result == [b'data: {"text":"par"}\n\n', b'data: {"error":"The provider broke off its reply."}\n\n']
-
-
-def test_an_unexpected_failure_is_an_error_frame_not_a_hang() -> None:
-    result = aio.run(_collect(_events(TextDelta("x"), KeyError("bug"))))
-    assert result[-1] == b'data: {"error":"' + INTERNAL_ERROR.encode() + b'"}\n\n'
-
-
-def test_closing_the_frames_closes_the_provider_stream() -> None:
-    closed = asyncio.Event()
-
-    async def provider() -> AsyncGenerator[Event, None]:
-        try:
-            while True:
-                yield TextDelta("tick")
-        finally:
-            closed.set()
-
-    async def take_one() -> None:
-        stream = frames(provider(), DeepChatSSE())
-        await anext(stream)
-        await stream.aclose()
-
-    aio.run(take_one())
-    assert closed.is_set()
 
 
 async def _sse(chunks: list[bytes]) -> list[bytes]:

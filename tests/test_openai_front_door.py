@@ -27,11 +27,31 @@ def over_anthropic(fake_anthropic: FakeAnthropic) -> Iterator[GatewayProcess]:
 
 def test_non_streaming_completion(echo_gateway: GatewayProcess) -> None:
     completion = client(echo_gateway).chat.completions.create(
-        model="anything", messages=[{"role": "user", "content": "echo me please"}]
+        model="echo", messages=[{"role": "user", "content": "echo me please"}]
     )
     assert completion.choices[0].message.content == "echo me please"
     assert completion.choices[0].finish_reason == "stop"
-    assert completion.model == "echo"  # the model that really answered
+    assert completion.model == "echo"
+
+
+def test_models_lists_what_a_client_may_ask_for(echo_gateway: GatewayProcess) -> None:
+    assert [model.id for model in client(echo_gateway).models.list()] == ["echo"]
+
+
+def test_a_model_the_gateway_does_not_serve_is_refused_as_on_the_deep_chat_routes(
+    over_anthropic: GatewayProcess, fake_anthropic: FakeAnthropic
+) -> None:
+    with pytest.raises(openai.BadRequestError) as caught:
+        client(over_anthropic).chat.completions.create(
+            model="gpt-4o", messages=[{"role": "user", "content": "hi"}]
+        )
+    assert "'gpt-4o' is not available here; choose one of: claude-sonnet-4-5" in caught.value.message
+    with pytest.raises(openai.BadRequestError) as caught:
+        client(over_anthropic).chat.completions.create(
+            model="claude-sonnet-4-5", temperature=0.3, messages=[{"role": "user", "content": "hi"}]
+        )
+    assert "does not let the caller set the temperature" in caught.value.message
+    assert fake_anthropic.requests == []
 
 
 def test_streaming_completion_with_usage(
@@ -40,7 +60,7 @@ def test_streaming_completion_with_usage(
     fake_anthropic.enqueue(Stream(anthropic_upstream.stream_frames(["Bonjour", " 🌞"])))
     chunks = list(
         client(over_anthropic).chat.completions.create(
-            model="gpt-4o",
+            model="claude-sonnet-4-5",
             stream=True,
             stream_options={"include_usage": True},
             messages=[
@@ -57,7 +77,7 @@ def test_streaming_completion_with_usage(
     assert (chunks[-1].usage.prompt_tokens, chunks[-1].usage.completion_tokens) == (11, 2)
     sent = fake_anthropic.last.json()
     assert sent["system"] == "Operator."
-    assert sent["model"] == "claude-sonnet-4-5"  # gpt-4o is not in GATEWAY_ALLOWED_MODELS
+    assert sent["model"] == "claude-sonnet-4-5"
 
 
 def test_provider_errors_come_back_as_openai_errors(
@@ -68,7 +88,7 @@ def test_provider_errors_come_back_as_openai_errors(
     )
     with pytest.raises(openai.RateLimitError) as caught:
         client(over_anthropic).chat.completions.create(
-            model="x", messages=[{"role": "user", "content": "hi"}]
+            model="claude-sonnet-4-5", messages=[{"role": "user", "content": "hi"}]
         )
     assert caught.value.response.headers["retry-after"] == "3"
     assert caught.value.body["type"] == "rate_limit_error"  # type: ignore[index]
@@ -85,20 +105,34 @@ def test_a_failure_mid_stream_raises_in_the_sdk(
     received = []
     with pytest.raises(openai.APIError) as caught:
         for chunk in client(over_anthropic).chat.completions.create(
-            model="x", stream=True, messages=[{"role": "user", "content": "hi"}]
+            model="claude-sonnet-4-5", stream=True, messages=[{"role": "user", "content": "hi"}]
         ):
             received.append(chunk.choices[0].delta.content)
     assert received == ["partial"]
     assert "overloaded" in caught.value.message
+    assert caught.value.body["type"] == "server_error"  # type: ignore[index]
+
+
+def test_a_rate_limit_mid_stream_says_so_in_its_error_type(
+    over_anthropic: GatewayProcess, fake_anthropic: FakeAnthropic
+) -> None:
+    frames = anthropic_upstream.stream_frames(["partial"], stop=False)[:4]
+    fake_anthropic.enqueue(Stream([*frames, anthropic_upstream.error_event("rate_limit_error", "Slow")]))
+    with pytest.raises(openai.APIError) as caught:
+        for _ in client(over_anthropic).chat.completions.create(
+            model="claude-sonnet-4-5", stream=True, messages=[{"role": "user", "content": "hi"}]
+        ):
+            pass
+    assert caught.value.body["type"] == "rate_limit_error"  # type: ignore[index]
 
 
 def test_bad_requests_are_400s_in_openai_shape(echo_gateway: GatewayProcess) -> None:
     with pytest.raises(openai.BadRequestError) as caught:
-        client(echo_gateway).chat.completions.create(model="x", messages=[])
+        client(echo_gateway).chat.completions.create(model="echo", messages=[])
     assert caught.value.body["type"] == "invalid_request_error"  # type: ignore[index]
     with pytest.raises(openai.BadRequestError):
         client(echo_gateway).chat.completions.create(
-            model="x",
+            model="echo",
             messages=[
                 {
                     "role": "user",
@@ -113,10 +147,10 @@ def test_gateway_auth_applies_to_the_front_door() -> None:
     try:
         with pytest.raises(openai.AuthenticationError):
             client(gateway, "wrong").chat.completions.create(
-                model="x", messages=[{"role": "user", "content": "a"}]
+                model="echo", messages=[{"role": "user", "content": "a"}]
             )
         completion = client(gateway, "front-door-key").chat.completions.create(
-            model="x", messages=[{"role": "user", "content": "let in"}]
+            model="echo", messages=[{"role": "user", "content": "let in"}]
         )
         assert completion.choices[0].message.content == "let in"
     finally:

@@ -1,25 +1,24 @@
-"""Deep Chat's endpoints: `/chat` (JSON or SSE by `Accept`) and `/chat-stream` (always SSE)."""
+"""Deep Chat's HTTP door: `/chat` (JSON or SSE by `Accept`) and `/chat-stream` (always SSE).
+
+Each is served for the default profile and, under `/p/NAME/`, for every named profile.
+"""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from gateway.attachments import UploadLimits
-from gateway.auth import bearer_token
-from gateway.deepchat import DeepChatBody, parse_json_body, to_messages
-from gateway.deps import GatewayDep
-from gateway.errors import ClientError
-from gateway.observe import record_of
-from gateway.responses import ReplyResponse
-from gateway.state import Gateway
-from gateway.uploads import read_multipart
-from providers.base import Part
+from gateway.dialects.deepchat import DeepChatBody, DeepChatSSE, read_json
+from gateway.dialects.multipart import read_multipart
+from gateway.errors import bad_request
+from gateway.pipeline.chat_input import ChatInput
+from gateway.pipeline.policy import Policy
+from gateway.profile import DEFAULT
+from gateway.routes.context import caller_of, service_of
+from gateway.routes.reply import ReplyResponse
 
-log = logging.getLogger("gateway.chat")
 router = APIRouter()
 
 _BODY_DOC: dict[str, Any] = {
@@ -28,43 +27,54 @@ _BODY_DOC: dict[str, Any] = {
         "content": {"application/json": {"schema": DeepChatBody.model_json_schema()}},
     }
 }
+_FORMAT = DeepChatSSE()
 
 
 @router.post("/chat", response_model=None, openapi_extra=_BODY_DOC)
-async def chat(request: Request, gateway: GatewayDep) -> Response:
+async def chat(request: Request) -> Response:
     """Deep Chat's endpoint: SSE when `Accept` has `text/event-stream`, else `{"text": ...}`."""
-    return await _reply(request, gateway, stream="text/event-stream" in request.headers.get("accept", ""))
+    return await reply(request, DEFAULT, stream=_wants_stream(request))
 
 
 @router.post("/chat-stream", response_model=None, openapi_extra=_BODY_DOC)
-async def chat_stream(request: Request, gateway: GatewayDep) -> Response:
+async def chat_stream(request: Request) -> Response:
     """Always streams SSE: `data: {"text": ...}` per delta."""
-    return await _reply(request, gateway, stream=True)
+    return await reply(request, DEFAULT, stream=True)
 
 
-async def _reply(request: Request, gateway: Gateway, *, stream: bool) -> Response:
-    client = request.client.host if request.client else None
-    record = record_of(request.scope)
-    visitor = await gateway.admit(bearer_token(request.headers.get("authorization")), client, record)
-    gateway.ready_provider()
-    limits = gateway.settings.upload_limits
-    body, uploads = await _read_body(request, limits)
-    messages = gateway.checked_for_provider(to_messages(body, limits, uploads))
-    chat_request = gateway.request_for(body, messages)
-    if gateway.settings.log_content:
-        log.info("chat from %s: %s", client, messages[-1].text)
-    events = gateway.reply(chat_request, visitor, record)
-    return ReplyResponse(events, stream=stream, keepalive=gateway.settings.keepalive_seconds)
+@router.post("/p/{profile}/chat", response_model=None, openapi_extra=_BODY_DOC)
+async def profile_chat(request: Request, profile: str) -> Response:
+    return await reply(request, profile, stream=_wants_stream(request))
 
 
-async def _read_body(request: Request, limits: UploadLimits) -> tuple[DeepChatBody, tuple[Part, ...]]:
+@router.post("/p/{profile}/chat-stream", response_model=None, openapi_extra=_BODY_DOC)
+async def profile_chat_stream(request: Request, profile: str) -> Response:
+    return await reply(request, profile, stream=True)
+
+
+async def reply(request: Request, profile_name: str, *, stream: bool) -> Response:
+    service = service_of(request)
+    profile = service.profile(profile_name)
+
+    async def read(policy: Policy) -> ChatInput:
+        return await read_body(request, policy)
+
+    turn = await service.pipeline.start(profile, caller_of(request), read)
+    return ReplyResponse(turn.events, _FORMAT, stream=stream, keepalive=profile.settings.keepalive_seconds)
+
+
+async def read_body(request: Request, policy: Policy) -> ChatInput:
     content_type = request.headers.get("content-type", "")
     media_type = content_type.split(";", 1)[0].strip().lower()
     if media_type == "application/json" or media_type.endswith("+json"):
-        return parse_json_body(await request.body()), ()
+        return read_json(await request.body(), policy.max_json_items)
     if media_type == "multipart/form-data":
-        return await read_multipart(request, limits)
-    raise ClientError(
+        return await read_multipart(request, policy.uploads, max_fields=policy.max_messages + 50)
+    raise bad_request(
         415,
         f"Send the chat as application/json or multipart/form-data; got {media_type or 'no content type'!r}.",
     )
+
+
+def _wants_stream(request: Request) -> bool:
+    return "text/event-stream" in request.headers.get("accept", "")

@@ -5,11 +5,12 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 
-from gateway.deps import GatewayDep
-from gateway.errors import error_response
+from gateway.dialects import error_response
+from gateway.errors import GatewayError
+from gateway.routes.context import service_of
 
 router = APIRouter()
 
@@ -25,8 +26,8 @@ BUNDLE_CANDIDATES = (
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
-async def demo_page(gateway: GatewayDep) -> HTMLResponse:
-    provider = gateway.provider
+async def demo_page(request: Request) -> HTMLResponse:
+    provider = service_of(request).default.provider
     label = f"{provider.name} · {provider.model}" if provider else "not configured"
     return HTMLResponse(PAGE.replace("{{provider}}", html.escape(label)))
 
@@ -35,7 +36,8 @@ async def demo_page(gateway: GatewayDep) -> HTMLResponse:
 async def deep_chat_bundle() -> Response:
     bundle = next((path for path in BUNDLE_CANDIDATES if path.is_file()), None)
     if bundle is None:
-        return error_response(404, "The deep-chat bundle is not installed; run `npm install` (see README).")
+        missing = GatewayError(404, "The deep-chat bundle is not installed; run `npm ci` (see README).")
+        return error_response(missing, "/deep-chat.js")
     return FileResponse(
         bundle, media_type="text/javascript", headers={"cache-control": "public, max-age=3600"}
     )

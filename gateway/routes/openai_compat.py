@@ -1,17 +1,23 @@
-"""`POST /v1/chat/completions`: the OpenAI dialect over whichever provider is configured."""
+"""The OpenAI-compatible door: `POST /v1/chat/completions` and `GET /v1/models`.
+
+A request's `model` may name a profile; any other model is judged by the default profile's policy.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from pydantic import ValidationError
-from starlette.responses import Response
+import time
+from dataclasses import replace
+from typing import Any
 
-from gateway.auth import bearer_token
-from gateway.deps import GatewayDep
-from gateway.errors import ClientError, describe_validation
-from gateway.observe import record_of
-from gateway.openai_api import CompletionRequest, OpenAIChunks, to_chat_request
-from gateway.responses import ReplyResponse
+from fastapi import APIRouter, Request
+from starlette.responses import JSONResponse, Response
+
+from gateway.dialects.openai import CompletionRequest, OpenAIChunks, read_json
+from gateway.pipeline.chat_input import ChatInput
+from gateway.pipeline.policy import Policy
+from gateway.profile import DEFAULT
+from gateway.routes.context import caller_of, service_of
+from gateway.routes.reply import ReplyResponse
 
 router = APIRouter()
 
@@ -24,28 +30,34 @@ _BODY_DOC = {
 
 
 @router.post("/v1/chat/completions", response_model=None, openapi_extra=_BODY_DOC)
-async def chat_completions(request: Request, gateway: GatewayDep) -> Response:
-    client = request.client.host if request.client else None
-    record = record_of(request.scope)
-    visitor = await gateway.admit(bearer_token(request.headers.get("authorization")), client, record)
-    provider = gateway.ready_provider()
-    try:
-        body = CompletionRequest.model_validate_json(await request.body())
-    except ValidationError as exc:
-        problems = exc.errors(include_url=False)
-        if any(problem["type"] == "json_invalid" for problem in problems):
-            raise ClientError(400, "The request body is not valid JSON.") from None
-        raise ClientError(400, describe_validation(problems)) from None
-    settings = gateway.settings
-    chat_request = to_chat_request(
-        body,
-        operator_system=settings.system_prompt,
-        operator_temperature=settings.temperature,
-        policy=settings.policy,
-        limits=settings.upload_limits,
-    )
-    gateway.checked_for_provider(chat_request.messages)
+async def chat_completions(request: Request) -> Response:
+    service = service_of(request)
+    # The request's `model` may choose the profile, so the body is read before the pipeline admits it.
+    body, chat_input = read_json(await request.body(), service.default.policy.max_json_items)
+    profile = service.default
+    if body.model is not None and body.model != DEFAULT and body.model in service.profiles:
+        profile = service.profiles[body.model]
+        chat_input = replace(chat_input, options=replace(chat_input.options, model=None))
+
+    async def read(policy: Policy) -> ChatInput:
+        return chat_input
+
+    turn = await service.pipeline.start(profile, caller_of(request), read)
     include_usage = body.stream_options is not None and body.stream_options.include_usage
-    fmt = OpenAIChunks(chat_request.model or provider.model, include_usage)
-    events = gateway.reply(chat_request, visitor, record)
-    return ReplyResponse(events, stream=body.stream, keepalive=settings.keepalive_seconds, fmt=fmt)
+    fmt = OpenAIChunks(turn.request.model or profile.policy.model, include_usage)
+    return ReplyResponse(turn.events, fmt, stream=body.stream, keepalive=profile.settings.keepalive_seconds)
+
+
+@router.get("/v1/models", response_model=None)
+async def models(request: Request) -> JSONResponse:
+    """What a client may ask for: every profile by name, and the models the default profile allows."""
+    service = service_of(request)
+    created = int(time.time())
+    names: list[str] = [name for name in service.profiles if name != DEFAULT]
+    policy = service.default.policy
+    names = [policy.model, *policy.allowed_models, *names]
+    data: list[dict[str, Any]] = [
+        {"id": name, "object": "model", "created": created, "owned_by": "deepchat-gateway"}
+        for name in dict.fromkeys(names)
+    ]
+    return JSONResponse({"object": "list", "data": data})

@@ -1,7 +1,8 @@
 """`WS /chat/ws`: Deep Chat's websocket mode, several turns on one socket.
 
 The page sets `connect: {websocket: true, stream: {simulation: "<END>"}}`: each reply streams as
-`{"text": delta}` frames into one bubble and ends with a frame whose text is the end phrase.
+`{"text": delta}` frames into one bubble and ends with a frame whose text is the end phrase. Each turn is
+a request of its own for the pipeline, the limits, the log and the metrics.
 """
 
 from __future__ import annotations
@@ -9,69 +10,73 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import AsyncGenerator
 
-import orjson
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect
 
-from gateway.deepchat import parse_json_body, to_messages
-from gateway.errors import ClientError, RateLimited, Unauthorized, Unavailable
-from gateway.origin import websocket_origin_allowed
-from gateway.state import Gateway
-from gateway.streaming import frames
-from providers.base import Finish, Usage
+from gateway.dialects.deepchat import DeepChatFrames, error_body, read_json
+from gateway.errors import GatewayError
+from gateway.guards.origin import websocket_origin_allowed
+from gateway.pipeline.chat_input import ChatInput
+from gateway.pipeline.frames import frames
+from gateway.pipeline.pipeline import Caller
+from gateway.pipeline.policy import Policy
+from gateway.profile import DEFAULT, Profile
+from gateway.routes.context import service_of
+from gateway.service import Service
+from gateway.telemetry.record import RequestRecord, account
 
 log = logging.getLogger("gateway.ws")
 router = APIRouter()
 
-
-class WebSocketFormat:
-    """Deep Chat's websocket frames: one JSON text frame per delta, then the end phrase."""
-
-    def __init__(self, end_phrase: str) -> None:
-        self._end = orjson.dumps({"text": end_phrase}).decode()
-
-    def text(self, delta: str) -> str:
-        return '{"text":' + orjson.dumps(delta).decode() + "}"
-
-    def meta(self, event: Usage | Finish) -> str | None:
-        return None
-
-    def error(self, message: str) -> str:
-        return orjson.dumps({"error": message}).decode()
-
-    def end(self) -> str | None:
-        return self._end
+# Frames a client may send ahead while a reply streams. Deep Chat sends one turn at a time; a client that
+# floods the socket is closed rather than buffered without bound.
+INBOX_FRAMES = 2
 
 
 @router.websocket("/chat/ws")
 async def chat_ws(websocket: WebSocket) -> None:
-    gateway: Gateway = websocket.app.state.gateway
-    settings = gateway.settings
+    await serve(websocket, DEFAULT)
+
+
+@router.websocket("/p/{profile}/chat/ws")
+async def profile_chat_ws(websocket: WebSocket, profile: str) -> None:
+    await serve(websocket, profile)
+
+
+async def serve(websocket: WebSocket, profile_name: str) -> None:
+    service = service_of(websocket)
+    profile = service.profiles.get(profile_name)
+    if profile is None:
+        await websocket.close(code=1008, reason="no such profile")
+        return
+    settings = profile.settings
     origin, host = websocket.headers.get("origin"), websocket.headers.get("host")
     if not websocket_origin_allowed(origin, host, settings.cors_origins, settings.require_origin):
         await websocket.close(code=1008, reason="origin not allowed")
         return
     # Browsers send no headers on a websocket: the token comes as ?access_token=… instead.
     token = websocket.query_params.get("access_token")
-    client = websocket.client.host if websocket.client else None
     try:
-        visitor = gateway.authenticator.identify(token) or f"ip:{client or 'unknown'}"
-    except Unauthorized as exc:
+        service.pipeline.authenticator.identify(token)
+    except GatewayError as exc:
         await websocket.close(code=1008, reason=exc.message[:120])
         return
     offered = websocket.scope.get("subprotocols") or []
     # A browser that offered subprotocols fails the handshake unless the server picks one.
     await websocket.accept(subprotocol=offered[0] if offered else None)
-    inbox: asyncio.Queue[str | None] = asyncio.Queue()
+    inbox: asyncio.Queue[str | None] = asyncio.Queue(INBOX_FRAMES)
     gone = asyncio.Event()
     reader = asyncio.ensure_future(_read_frames(websocket, inbox, gone))
     try:
         while (frame := await inbox.get()) is not None:
-            await _answer(websocket, gateway, frame, gone, visitor)
+            await _answer(websocket, service, profile, frame, gone, token)
     finally:
         reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reader
 
 
 async def _read_frames(websocket: WebSocket, inbox: asyncio.Queue[str | None], gone: asyncio.Event) -> None:
@@ -81,30 +86,48 @@ async def _read_frames(websocket: WebSocket, inbox: asyncio.Queue[str | None], g
             message = await websocket.receive()
             if message["type"] == "websocket.disconnect":
                 return
+            if inbox.full():
+                await websocket.close(code=1008, reason="too many messages while a reply is streaming")
+                return
             text = message.get("text")
             if text is None:
                 text = (message.get("bytes") or b"").decode("utf-8", "replace")
             inbox.put_nowait(text)
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        return
     finally:
         gone.set()
-        inbox.put_nowait(None)
+        with contextlib.suppress(asyncio.QueueFull):
+            inbox.put_nowait(None)
+        if inbox.full():  # make room for the end marker: the socket is gone, its queued turns with it
+            inbox.get_nowait()
+            inbox.put_nowait(None)
 
 
 async def _answer(
-    websocket: WebSocket, gateway: Gateway, frame: str, gone: asyncio.Event, visitor: str
+    websocket: WebSocket,
+    service: Service,
+    profile: Profile,
+    frame: str,
+    gone: asyncio.Event,
+    token: str | None,
 ) -> None:
     """One turn: a reply streamed into one bubble, or one error frame; the socket stays usable."""
-    settings = gateway.settings
+    client = websocket.client.host if websocket.client else None
+    record = RequestRecord(uuid.uuid4().hex, "WS", websocket.url.path, client)
+
+    async def read(policy: Policy) -> ChatInput:
+        return read_json(frame.encode(), policy.max_json_items)
+
     try:
-        await gateway.limiter.admit(visitor)
-        gateway.ready_provider()
-        body = parse_json_body(frame.encode())
-        messages = gateway.checked_for_provider(to_messages(body, settings.upload_limits))
-        chat_request = gateway.request_for(body, messages)
-    except (ClientError, Unavailable, RateLimited) as exc:
-        await _send(websocket, orjson.dumps({"error": exc.message}).decode())
+        turn = await service.pipeline.start(profile, Caller(token, client, record), read)
+    except GatewayError as exc:
+        record.status = exc.status
+        await _send(websocket, error_body(exc).decode())
+        account(record, service.metrics)
         return
-    reply = frames(gateway.reply(chat_request, visitor, None), WebSocketFormat(settings.ws_end_phrase))
+    record.status = 200
+    reply = frames(turn.events, DeepChatFrames(profile.settings.ws_end_phrase))
     streaming = asyncio.ensure_future(_send_all(websocket, reply))
     left = asyncio.ensure_future(gone.wait())
     try:
@@ -117,6 +140,7 @@ async def _answer(
         with contextlib.suppress(asyncio.CancelledError):
             await streaming
         await reply.aclose()
+        account(record, service.metrics)
 
 
 async def _send_all(websocket: WebSocket, reply: AsyncGenerator[str, None]) -> None:

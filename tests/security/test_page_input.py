@@ -78,8 +78,8 @@ def test_unknown_props_and_page_system_text_never_reach_the_provider(
 @pytest.mark.parametrize(
     ("props", "says"),
     [
-        ({"model": "gpt-expensive"}, "does not let the page choose the model"),
-        ({"temperature": 0.2}, "does not let the page set the temperature"),
+        ({"model": "gpt-expensive"}, "'gpt-expensive' is not available here; choose one of: gpt-4o-mini."),
+        ({"temperature": 0.2}, "does not let the caller set the temperature"),
     ],
 )
 def test_overrides_are_refused_when_not_allowed(
@@ -111,7 +111,7 @@ def test_allowed_overrides_reach_the_provider(lenient: GatewayProcess, fake_open
 @pytest.mark.parametrize(
     ("props", "says"),
     [
-        ({"model": "gpt-huge"}, "not allowed; choose one of: gpt-small, gpt-large"),
+        ({"model": "gpt-huge"}, "not available here; choose one of: gpt-4o-mini, gpt-small, gpt-large"),
         ({"temperature": 1.5}, "between 0 and 1.0"),
         ({"temperature": "hot"}, "must be a number"),
         ({"max_tokens": "lots"}, "whole number"),

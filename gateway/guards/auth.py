@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import jwt
 from pydantic import SecretStr
 
-from gateway.errors import Unauthorized
+from gateway.errors import unauthorized
 
 
 @dataclass(frozen=True)
@@ -28,12 +28,12 @@ class Authenticator:
     def identify(self, token: str | None) -> str | None:
         """The caller's identity for limits (`key:…`, `jwt:…`); None when auth is off.
 
-        Raises `Unauthorized` for a missing, expired or wrong token.
+        Raises a 401 `GatewayError` for a missing, expired or wrong token.
         """
         if not self.enabled:
             return None
         if not token:
-            raise Unauthorized("This gateway needs a token: send 'Authorization: Bearer <token>'.")
+            raise unauthorized("This gateway needs a token: send 'Authorization: Bearer <token>'.")
         if self._is_api_key(token):
             return "key:" + hashlib.sha256(token.encode()).hexdigest()[:16]
         if self.jwt_secret is not None and token.count(".") == 2:
@@ -45,11 +45,11 @@ class Authenticator:
                     options={"require": ["exp"]},
                 )
             except jwt.ExpiredSignatureError:
-                raise Unauthorized("The token has expired; get a new one from the site.") from None
+                raise unauthorized("The token has expired; get a new one from the site.") from None
             except jwt.InvalidTokenError:
-                raise Unauthorized("The token is not valid.") from None
+                raise unauthorized("The token is not valid.") from None
             return "jwt:" + str(claims.get("sub") or hashlib.sha256(token.encode()).hexdigest()[:16])
-        raise Unauthorized("The token is not valid.")
+        raise unauthorized("The token is not valid.")
 
     def _is_api_key(self, token: str) -> bool:
         supplied = token.encode()

@@ -1,4 +1,4 @@
-"""The OpenAI Chat Completions dialect, for `/v1/chat/completions`: requests in, chunks and errors out."""
+"""The OpenAI Chat Completions dialect, for `/v1/...`: requests in, chunks and errors out."""
 
 from __future__ import annotations
 
@@ -7,24 +7,26 @@ import uuid
 from typing import Any, Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from gateway.attachments import UploadLimits, image_from_data_url
-from gateway.errors import ClientError
-from gateway.policy import Policy, check_sizes
-from providers.base import ChatRequest, Event, Finish, Message, Part, TextDelta, TextPart, Usage
+from gateway.dialects.json_body import check_items, empty_body
+from gateway.errors import GatewayError, bad_request, describe_validation
+from gateway.pipeline.chat_input import Attachment, ChatInput, InputMessage, PageOptions
+from providers.base import Event, Finish, TextDelta, Usage
 
+# OpenAI's error `type` for the gateway's and the providers' kinds of failure; by status otherwise.
 _ERROR_TYPES = {
     "auth": "authentication_error",
     "rate_limit": "rate_limit_error",
-    "overloaded": "server_error",
-    "server": "server_error",
     "rejected": "invalid_request_error",
     "timeout": "timeout",
-    "connection": "server_error",
-    "protocol": "server_error",
     "unsupported": "invalid_request_error",
+    "invalid_request": "invalid_request_error",
+    "unauthorized": "authentication_error",
+    "forbidden": "permission_error",
+    "rate_limited": "rate_limit_error",
 }
+_TYPE_OF_STATUS = {404: "not_found_error", 405: "invalid_request_error"}
 _FINISH = {
     "end_turn": "stop",
     "stop_sequence": "stop",
@@ -71,67 +73,60 @@ class CompletionRequest(BaseModel):
     temperature: float | None = Field(None, ge=0, le=2)
 
 
-def to_chat_request(
-    body: CompletionRequest,
-    *,
-    operator_system: str | None,
-    operator_temperature: float | None,
-    policy: Policy,
-    limits: UploadLimits,
-) -> ChatRequest:
-    """The provider request. Page-safety rules apply here too: the model only from the allow-list
-    (otherwise the configured model answers), temperature only within the allowed bound, max_tokens capped,
-    system messages only with GATEWAY_ALLOW_CLIENT_SYSTEM."""
-    messages: list[Message] = []
-    client_system: list[str] = []
-    all_parts = [_parts(message.content, limits) for message in body.messages]
-    check_sizes([sum(len(p.text) for p in parts if isinstance(p, TextPart)) for parts in all_parts], policy)
-    for message, parts in zip(body.messages, all_parts, strict=True):
-        if message.role in ("system", "developer"):
-            client_system.extend(part.text for part in parts if isinstance(part, TextPart))
-        elif parts:
-            messages.append(Message("user" if message.role == "user" else "assistant", parts))
-    if not any(message.role == "user" for message in messages):
-        raise ClientError(400, "messages: there is no user message to answer.")
-    system_parts = [operator_system] + (client_system if policy.allow_client_system else [])
-    temperature = body.temperature
-    if temperature is not None and (
-        policy.max_client_temperature is None or temperature > policy.max_client_temperature
-    ):
-        temperature = operator_temperature  # not the caller's to choose: the operator's setting applies
-    wanted_tokens = body.max_completion_tokens or body.max_tokens
-    max_tokens = (
-        policy.max_tokens
-        if wanted_tokens is None or policy.max_tokens is None
-        else min(wanted_tokens, policy.max_tokens)
+def read_json(raw: bytes, max_items: int) -> tuple[CompletionRequest, ChatInput]:
+    """The request as sent, and the pipeline's input; OpenAI's roles map to the gateway's own."""
+    if not raw.strip():
+        raise empty_body()
+    check_items(raw, max_items)
+    try:
+        body = CompletionRequest.model_validate_json(raw)
+    except ValidationError as exc:
+        problems = exc.errors(include_url=False)
+        if any(problem["type"] == "json_invalid" for problem in problems):
+            raise bad_request(400, "The request body is not valid JSON.") from None
+        raise bad_request(400, describe_validation(problems)) from None
+    messages = tuple(_message(message) for message in body.messages)
+    options = PageOptions(
+        model=body.model,
+        temperature=body.temperature,
+        max_tokens=body.max_completion_tokens or body.max_tokens,
     )
-    return ChatRequest(
-        tuple(messages),
-        system="\n\n".join(text for text in system_parts if text) or None,
-        model=body.model if body.model in policy.allowed_models else None,
-        max_tokens=max_tokens,
-        temperature=temperature,
-    )
+    return body, ChatInput(messages, options)
 
 
-def _parts(content: str | list[ContentPart] | None, limits: UploadLimits) -> tuple[Part, ...]:
-    if content is None:
-        return ()
-    if isinstance(content, str):
-        return (TextPart(content),) if content else ()
-    parts: list[Part] = []
+def _message(message: ChatMessage) -> InputMessage:
+    role = "system" if message.role in ("system", "developer") else message.role
+    content = message.content
+    if content is None or isinstance(content, str):
+        return InputMessage(role, content or "")
+    texts: list[str] = []
+    attachments: list[Attachment] = []
     for part in content:
         if part.type == "text" and part.text:
-            parts.append(TextPart(part.text))
+            texts.append(part.text)
         elif part.type == "image_url" and part.image_url is not None:
             url = part.image_url.url
             if not url.startswith("data:") or ";base64," not in url:
-                raise ClientError(400, "image_url must be a base64 data: URL; the gateway fetches no URLs.")
+                raise bad_request(400, "image_url must be a base64 data: URL; the gateway fetches no URLs.")
             media_type, data = url[5:].split(";base64,", 1)
-            parts.append(image_from_data_url(media_type.split(";")[0].lower(), data, None, limits))
+            attachments.append(Attachment(None, media_type.split(";")[0].lower(), data))
         else:
-            raise ClientError(400, f"content parts of type {part.type!r} are not supported.")
-    return tuple(parts)
+            raise bad_request(400, f"content parts of type {part.type!r} are not supported.")
+    return InputMessage(role, "\n".join(texts), tuple(attachments))
+
+
+def error_status(error: GatewayError) -> int:
+    """OpenAI answers a request it cannot take with 400, never 422."""
+    return 400 if error.status == 422 else error.status
+
+
+def error_body(error: GatewayError) -> bytes:
+    return orjson.dumps({"error": _error_object(error)})
+
+
+def _error_object(error: GatewayError) -> dict[str, Any]:
+    kind = _ERROR_TYPES.get(error.kind) or _TYPE_OF_STATUS.get(error.status, "server_error")
+    return {"message": error.message, "type": kind, "param": None, "code": None}
 
 
 class OpenAIChunks:
@@ -171,12 +166,8 @@ class OpenAIChunks:
             {} if self._started else {"role": "assistant", "content": ""}, finish_reason(event)
         )
 
-    def error(self, message: str) -> bytes:
-        return (
-            b"data: "
-            + orjson.dumps({"error": {"message": message, "type": "server_error", "code": None}})
-            + b"\n\n"
-        )
+    def error(self, error: GatewayError) -> bytes:
+        return b"data: " + error_body(error) + b"\n\n"
 
     def end(self) -> bytes | None:
         usage = b""
@@ -201,12 +192,11 @@ class OpenAIChunks:
             }
         )
 
-    def error_body(self, message: str, kind: str) -> bytes:
-        return error_body(message, _ERROR_TYPES.get(kind, "server_error"))
+    def error_status(self, error: GatewayError) -> int:
+        return error_status(error)
 
-
-def error_body(message: str, error_type: str) -> bytes:
-    return orjson.dumps({"error": {"message": message, "type": error_type, "param": None, "code": None}})
+    def error_body(self, error: GatewayError) -> bytes:
+        return error_body(error)
 
 
 def finish_reason(event: Finish) -> str:

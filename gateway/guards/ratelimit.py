@@ -16,7 +16,7 @@ from limits.aio.strategies import FixedWindowRateLimiter, MovingWindowRateLimite
 from limits.errors import StorageError
 from limits.storage import storage_from_string
 
-from gateway.errors import RateLimited, Unavailable
+from gateway.errors import rate_limited, unavailable
 
 log = logging.getLogger("gateway.ratelimit")
 
@@ -34,6 +34,7 @@ class RateLimiter:
         self,
         storage: Storage,
         *,
+        namespace: str,
         requests_per_minute: int,
         tokens_per_day: int,
         on_storage_failure: Literal["open", "closed"],
@@ -43,17 +44,22 @@ class RateLimiter:
         self._request_window = MovingWindowRateLimiter(storage)
         self._token_window = FixedWindowRateLimiter(storage)
         self._fail_open = on_storage_failure == "open"
+        # Each profile counts apart: one widget's visitors do not spend another's limits.
+        self._requests_key = f"{namespace}:requests"
+        self._tokens_key = f"{namespace}:tokens"
 
     async def admit(self, visitor: str) -> None:
-        """Count one request for `visitor`; raise `RateLimited` if a limit is used up."""
+        """Count one request for `visitor`; raise a 429 `GatewayError` if a limit is used up."""
         try:
-            if self._tokens and not await self._token_window.test(self._tokens, "tokens", visitor):
-                raise RateLimited(
+            if self._tokens and not await self._token_window.test(self._tokens, self._tokens_key, visitor):
+                raise rate_limited(
                     "This visitor's daily token budget is used up; try again tomorrow.",
                     await self._retry_after(self._token_window, self._tokens, visitor),
                 )
-            if self._requests and not await self._request_window.hit(self._requests, "requests", visitor):
-                raise RateLimited(
+            if self._requests and not await self._request_window.hit(
+                self._requests, self._requests_key, visitor
+            ):
+                raise rate_limited(
                     f"Too many requests: at most {self._requests.amount} a minute.",
                     await self._retry_after(self._request_window, self._requests, visitor),
                 )
@@ -64,14 +70,14 @@ class RateLimiter:
         if not self._tokens or tokens <= 0:
             return
         try:
-            await self._token_window.hit(self._tokens, "tokens", visitor, cost=tokens)
+            await self._token_window.hit(self._tokens, self._tokens_key, visitor, cost=tokens)
         except StorageError as exc:
             log.warning("could not record %d tokens for a visitor: %s", tokens, exc)
 
     async def _retry_after(
         self, window: MovingWindowRateLimiter | FixedWindowRateLimiter, item: RateLimitItem, visitor: str
     ) -> float:
-        kind = "tokens" if window is self._token_window else "requests"
+        kind = self._tokens_key if window is self._token_window else self._requests_key
         stats = await window.get_window_stats(item, kind, visitor)
         return max(1.0, stats.reset_time - time.time())
 
@@ -80,4 +86,4 @@ class RateLimiter:
             log.warning("rate limit storage unavailable, letting the request through: %s", exc)
             return
         log.error("rate limit storage unavailable, refusing the request: %s", exc)
-        raise Unavailable("Rate limiting is unavailable right now; try again shortly.") from exc
+        raise unavailable("Rate limiting is unavailable right now; try again shortly.") from exc

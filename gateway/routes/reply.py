@@ -16,14 +16,12 @@ import logging
 from collections.abc import AsyncGenerator
 from typing import Protocol
 
-import orjson
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
-from gateway import errors
-from gateway.streaming import INTERNAL_ERROR, FrameFormat, frames
-from providers.base import Event, Finish, TextDelta, Usage
-from providers.errors import UpstreamError
+from gateway.errors import INTERNAL, GatewayError, unavailable
+from gateway.pipeline.frames import STREAM_FAILED, FrameFormat, frames
+from providers.base import Event
 
 log = logging.getLogger("gateway.http")
 
@@ -33,37 +31,17 @@ SSE_HEADERS = [
     (b"x-accel-buffering", b"no"),  # nginx: do not buffer this response
 ]
 PING = b": ping\n\n"
-RESTARTING = "The gateway is restarting; please send your message again."
+RESTARTING = unavailable("The gateway is restarting; please send your message again.")
 
 
 class ReplyFormat(FrameFormat[bytes], Protocol):
-    """A front door's dialect: stream frames, plus the whole reply and the error body as JSON."""
+    """A front door's dialect over HTTP: stream frames, plus the whole reply and errors as JSON."""
 
     def whole(self, events: list[Event]) -> bytes: ...
 
-    def error_body(self, message: str, kind: str) -> bytes: ...
+    def error_status(self, error: GatewayError) -> int: ...
 
-
-class DeepChatSSE:
-    """Deep Chat's format: `data: {"text": ...}` per delta, `data: {"error": ...}` on failure, JSON alike."""
-
-    def whole(self, events: list[Event]) -> bytes:
-        return orjson.dumps({"text": "".join(event.text for event in events if type(event) is TextDelta)})
-
-    def error_body(self, message: str, kind: str) -> bytes:
-        return orjson.dumps({"error": message})
-
-    def text(self, delta: str) -> bytes:
-        return b'data: {"text":' + orjson.dumps(delta) + b"}\n\n"
-
-    def meta(self, event: Usage | Finish) -> bytes | None:
-        return None
-
-    def error(self, message: str) -> bytes:
-        return b'data: {"error":' + orjson.dumps(message) + b"}\n\n"
-
-    def end(self) -> bytes | None:
-        return None  # Deep Chat's stream ends when the body closes
+    def error_body(self, error: GatewayError) -> bytes: ...
 
 
 class ReplyResponse(Response):
@@ -75,17 +53,20 @@ class ReplyResponse(Response):
     def __init__(
         self,
         events: AsyncGenerator[Event, None],
+        fmt: ReplyFormat,
         *,
         stream: bool,
         keepalive: float,
-        fmt: ReplyFormat | None = None,
         headers: list[tuple[bytes, bytes]] | None = None,
     ) -> None:
+        # Response's own __init__ renders a body; this response has none to render. What FastAPI reads
+        # of a Response (its status, headers and background tasks) is set here instead.
         self.events = events
         self.stream = stream
         self.keepalive = keepalive
-        self.fmt: ReplyFormat = fmt or DeepChatSSE()
+        self.fmt = fmt
         self.extra_headers = headers or []
+        self.status_code = 200
         self.background = None
         self._last_sent = 0.0
         self._state = "waiting"  # -> "streaming" once SSE headers are out -> "done"
@@ -112,26 +93,28 @@ class ReplyResponse(Response):
         finally:
             disconnect.cancel()
             await self.events.aclose()
+        if self.background is not None:  # tasks FastAPI attached to the response run after it
+            await self.background()
 
     async def _say_restarting(self, send: Send) -> None:
         if self._state == "waiting":
-            await _send_body(send, 503, self.fmt.error_body(RESTARTING, "overloaded"), [])
+            await self._send_error(send, RESTARTING)
         elif self._state == "streaming":
             await send({"type": "http.response.body", "body": self.fmt.error(RESTARTING), "more_body": False})
 
     async def _send_json(self, send: Send) -> None:
         try:
             events = [event async for event in self.events]
-        except UpstreamError as exc:
+        except GatewayError as exc:
             self._state = "done"
             await self._send_error(send, exc)
             return
         self._state = "done"
         await _send_body(send, 200, self.fmt.whole(events), self.extra_headers)
 
-    async def _send_error(self, send: Send, exc: UpstreamError) -> None:
-        headers = errors.retry_after_header(exc.retry_after) if exc.status == 429 else []
-        await _send_body(send, exc.status, self.fmt.error_body(exc.message, exc.kind), headers)
+    async def _send_error(self, send: Send, error: GatewayError) -> None:
+        status, body = self.fmt.error_status(error), self.fmt.error_body(error)
+        await _send_body(send, status, body, error.response_headers())
 
     async def _send_stream(self, send: Send) -> None:
         first_event = asyncio.ensure_future(anext(self.events, None))
@@ -139,14 +122,14 @@ class ReplyResponse(Response):
             # Hold the status line until the first event, or until silence would need a keep-alive.
             await asyncio.wait((first_event,), timeout=self.keepalive)
             failure = first_event.exception() if first_event.done() else None
-            if isinstance(failure, UpstreamError):
+            if isinstance(failure, GatewayError):
                 self._state = "done"
                 await self._send_error(send, failure)
                 return
             if failure is not None:
                 log.error("provider failed unexpectedly", exc_info=failure)
                 self._state = "done"
-                await _send_body(send, 500, self.fmt.error_body(INTERNAL_ERROR, "server"), [])
+                await self._send_error(send, INTERNAL)
                 return
             await self._stream_body(send, first_event)
         finally:
@@ -161,19 +144,22 @@ class ReplyResponse(Response):
             {"type": "http.response.start", "status": 200, "headers": SSE_HEADERS + self.extra_headers}
         )
         self._state = "streaming"
+        if not first_event.done():
+            # The provider has been silent for a keep-alive period already: the first ping is due now.
+            await send({"type": "http.response.body", "body": PING, "more_body": True})
         self._last_sent = loop.time()
         pinger = asyncio.ensure_future(self._ping(send))
         try:
             try:
                 first = await first_event
-            except UpstreamError as exc:  # after the headers: only an error frame can say it
+            except GatewayError as exc:  # after the headers: only an error frame can say it
                 self._state = "done"
-                await send({"type": "http.response.body", "body": self.fmt.error(exc.message)})
+                await send({"type": "http.response.body", "body": self.fmt.error(exc)})
                 return
             except Exception:
                 log.exception("provider failed unexpectedly")
                 self._state = "done"
-                await send({"type": "http.response.body", "body": self.fmt.error(INTERNAL_ERROR)})
+                await send({"type": "http.response.body", "body": self.fmt.error(STREAM_FAILED)})
                 return
             async with contextlib.aclosing(frames(self.events, self.fmt, first)) as body:
                 async for frame in body:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.errors import ClientError
+from gateway.dialects import send_error
+from gateway.errors import GatewayError, bad_request
 
 
 class BodyLimit:
@@ -17,16 +17,9 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length")
+        declared = next((value for name, value in scope["headers"] if name == b"content-length"), None)
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"connection", b"close")],
-                }
-            )
-            await send({"type": "http.response.body", "body": orjson.dumps({"error": self._message()})})
+            await send_error(send, self._too_large(), scope["path"])
             return
         received = 0
 
@@ -35,10 +28,10 @@ class BodyLimit:
             message = await receive()
             received += len(message.get("body", b""))
             if received > self.max_bytes:  # chunked bodies declare no length up front
-                raise ClientError(413, self._message())
+                raise self._too_large()
             return message
 
         await self.app(scope, counted, send)
 
-    def _message(self) -> str:
-        return f"The request body is larger than {self.max_bytes} bytes."
+    def _too_large(self) -> GatewayError:
+        return bad_request(413, f"The request body is larger than {self.max_bytes} bytes.")

@@ -1,6 +1,6 @@
-"""The one shared generator: provider events in, wire frames out, for every front door.
+"""The one shared generator: reply events in, wire frames out, for every front door.
 
-Formats (Deep Chat SSE, websocket, OpenAI chunks) differ only in how they spell a delta, an error and the
+Dialects (Deep Chat SSE, websocket, OpenAI chunks) differ only in how they spell a delta, an error and the
 end; the control flow, and what happens on failure, lives here once.
 """
 
@@ -11,6 +11,7 @@ from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from typing import Protocol, TypeVar
 
+from gateway.errors import GatewayError
 from providers.base import Event, Finish, TextDelta, Usage
 from providers.errors import UpstreamError
 
@@ -19,17 +20,19 @@ log = logging.getLogger("gateway.stream")
 Frame = TypeVar("Frame")
 Frame_co = TypeVar("Frame_co", covariant=True)
 
-INTERNAL_ERROR = "The gateway failed while streaming the reply; please try again."
+STREAM_FAILED = GatewayError(
+    500, "The gateway failed while streaming the reply; please try again.", kind="internal"
+)
 
 
 class FrameFormat(Protocol[Frame_co]):
     def text(self, delta: str) -> Frame_co: ...
 
     def meta(self, event: Usage | Finish) -> Frame_co | None:
-        """A frame for a non-text event, or None where the format has no place for it."""
+        """A frame for a non-text event, or None where the dialect has no place for it."""
         ...
 
-    def error(self, message: str) -> Frame_co: ...
+    def error(self, error: GatewayError) -> Frame_co: ...
 
     def end(self) -> Frame_co | None: ...
 
@@ -40,8 +43,8 @@ async def frames(
     """Frames for a reply: one per delta, then the end; a failure ends it with an error frame instead.
 
     `first` is an event already taken from `events` (the caller peeked it to choose a status). Never
-    raises for a provider failure: once a response has started, an error frame is the only honest way
-    left to say something went wrong. Closing this generator closes the provider's stream.
+    raises for a failure: once a response has started, an error frame is the only honest way left to say
+    something went wrong. Closing this generator closes the provider's stream.
     """
     async with aclosing(events):
         try:
@@ -56,13 +59,14 @@ async def frames(
                     frame = _frame(event, fmt)
                     if frame is not None:
                         yield frame
-        except UpstreamError as exc:
-            log.warning("upstream failed mid-stream: %s", exc.message)
-            yield fmt.error(exc.message)
+        except (GatewayError, UpstreamError) as exc:
+            error = exc if isinstance(exc, GatewayError) else GatewayError.from_upstream(exc)
+            log.warning("reply failed mid-stream: %s", error.message)
+            yield fmt.error(error)
             return
         except Exception:
             log.exception("reply stream failed")
-            yield fmt.error(INTERNAL_ERROR)
+            yield fmt.error(STREAM_FAILED)
             return
     end = fmt.end()
     if end is not None:

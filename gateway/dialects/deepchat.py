@@ -1,0 +1,145 @@
+"""Deep Chat's dialect: its request body in, its SSE events, JSON answer and websocket frames out.
+
+Roles: `user` is the user; `system` is the page's system text (used only when the operator allows it);
+every other role (`ai`, and custom roles, which the widget draws as bot bubbles) is the assistant.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import orjson
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from gateway.dialects.json_body import check_items, empty_body
+from gateway.errors import GatewayError, bad_request, describe_validation
+from gateway.pipeline.chat_input import Attachment, ChatInput, InputMessage, PageOptions
+from providers.base import Event, Finish, TextDelta, Usage
+
+_DATA_URL = re.compile(r"data:(?P<type>[\w.+-]+/[\w.+-]+)(?:;[^,;]*)*;base64,(?P<data>.*)", re.DOTALL)
+
+
+class DeepChatFile(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    src: str | None = None
+    name: str | None = None
+    type: str | None = None
+
+
+class DeepChatMessage(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    role: str = "user"
+    text: str | None = None
+    html: str | None = None
+    files: list[DeepChatFile] | None = None
+
+
+class DeepChatBody(BaseModel):
+    """`{"messages": [...], ...props}`; props from the page are kept apart and never forwarded."""
+
+    model_config = ConfigDict(extra="allow")
+
+    messages: list[DeepChatMessage]
+
+
+def read_json(raw: bytes, max_items: int) -> ChatInput:
+    if not raw.strip():
+        raise empty_body()
+    check_items(raw, max_items)
+    try:
+        body = DeepChatBody.model_validate_json(raw)
+    except ValidationError as exc:
+        errors: list[Any] = exc.errors(include_url=False)
+        if any(error["type"] == "json_invalid" for error in errors):
+            raise bad_request(400, f"The request body is not valid JSON: {errors[0]['msg']}.") from None
+        raise bad_request(422, describe_validation(errors)) from None
+    return chat_input(body)
+
+
+def chat_input(body: DeepChatBody, uploads: tuple[Attachment, ...] = ()) -> ChatInput:
+    """The pipeline's input; `uploads` (multipart files) belong to the newest user turn."""
+    messages = [_message(message) for message in body.messages]
+    if uploads:
+        if messages and messages[-1].role == "user":
+            last = messages[-1]
+            messages[-1] = InputMessage("user", last.text, last.attachments + uploads)
+        else:  # a files-only turn: Deep Chat sends no message for it
+            messages.append(InputMessage("user", "", uploads))
+    props = body.model_extra or {}
+    options = PageOptions(
+        model=props.get("model"),
+        temperature=props.get("temperature"),
+        max_tokens=props.get("max_tokens"),
+        system=props.get("system"),
+    )
+    return ChatInput(tuple(messages), options)
+
+
+def _message(message: DeepChatMessage) -> InputMessage:
+    role = message.role if message.role in ("user", "system") else "assistant"
+    text = message.text if message.text is not None else (message.html or "")
+    attachments: list[Attachment] = []
+    notes: list[str] = []
+    for file in message.files or ():
+        match = _DATA_URL.match(file.src or "")
+        if match and match["type"].lower().startswith("image/"):
+            attachments.append(Attachment(file.name, match["type"].lower(), match["data"]))
+        else:  # Deep Chat sends only the name of non-media files in JSON history; say so, not drop it
+            notes.append(f"[attached file: {file.name or 'unnamed'}]")
+    if notes:
+        text = "\n".join([text, *notes]) if text.strip() else "\n".join(notes)
+    return InputMessage(role, text, tuple(attachments))
+
+
+# --- what goes back ----------------------------------------------------------------------------------
+
+
+def error_body(error: GatewayError) -> bytes:
+    return orjson.dumps({"error": error.message})
+
+
+class DeepChatSSE:
+    """`data: {"text": ...}` per delta, `data: {"error": ...}` on failure; the JSON answer alike."""
+
+    def whole(self, events: list[Event]) -> bytes:
+        return orjson.dumps({"text": "".join(event.text for event in events if type(event) is TextDelta)})
+
+    def error_status(self, error: GatewayError) -> int:
+        return error.status
+
+    def error_body(self, error: GatewayError) -> bytes:
+        return error_body(error)
+
+    def text(self, delta: str) -> bytes:
+        return b'data: {"text":' + orjson.dumps(delta) + b"}\n\n"
+
+    def meta(self, event: Usage | Finish) -> bytes | None:
+        return None
+
+    def error(self, error: GatewayError) -> bytes:
+        return b'data: {"error":' + orjson.dumps(error.message) + b"}\n\n"
+
+    def end(self) -> bytes | None:
+        return None  # Deep Chat's stream ends when the body closes
+
+
+class DeepChatFrames:
+    """Websocket mode: one JSON text frame per delta, then a frame whose text is the end phrase."""
+
+    def __init__(self, end_phrase: str) -> None:
+        self._end = orjson.dumps({"text": end_phrase}).decode()
+
+    def text(self, delta: str) -> str:
+        return '{"text":' + orjson.dumps(delta).decode() + "}"
+
+    def meta(self, event: Usage | Finish) -> str | None:
+        return None
+
+    def error(self, error: GatewayError) -> str:
+        return error_body(error).decode()
+
+    def end(self) -> str | None:
+        return self._end

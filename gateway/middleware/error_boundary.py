@@ -1,0 +1,52 @@
+"""Pure ASGI: the last word on a failure nobody expected, inside CORS so a browser can read it.
+
+A client that gives up while its body is still arriving is not a server failure: no 500, no traceback.
+
+Starlette answers unhandled exceptions in its outermost layer, outside every middleware, so its 500
+would reach a browser on another origin without CORS headers: a CORS failure instead of the message.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.requests import ClientDisconnect
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway.dialects import send_error
+from gateway.errors import INTERNAL, GatewayError
+from gateway.telemetry.record import record_of
+
+log = logging.getLogger("gateway.errors")
+
+
+class ErrorBoundary:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except ClientDisconnect:  # the client gave up on its own upload: not the server's failure
+            record = record_of(scope)
+            if record is not None:
+                record.status = 499  # nginx's word for it: the client closed the request
+        except GatewayError as exc:  # raised by a middleware inside this one (the body limit)
+            if started:
+                raise
+            await send_error(send, exc, scope["path"])
+        except Exception:
+            if started:
+                raise
+            log.exception("unhandled error on %s %s", scope.get("method"), scope["path"])
+            await send_error(send, INTERNAL, scope["path"])

@@ -1,0 +1,123 @@
+"""A profile: one widget's configuration made live — its provider chain, its limits and its policy.
+
+The unprefixed routes serve the default profile, configured by the `GATEWAY_*` variables.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from limits.aio.storage import Storage
+
+from gateway.errors import bad_request, unavailable
+from gateway.guards.ratelimit import RateLimiter
+from gateway.pipeline.attachments import UploadLimits
+from gateway.pipeline.policy import Policy
+from gateway.settings import Settings
+from providers import REGISTRY
+from providers.base import ChatRequest, ConfigError, ImagePart, Provider, ProviderOptions
+from providers.resilient import ResilientProvider, RetryPolicy
+
+log = logging.getLogger("gateway")
+
+DEFAULT = "default"
+
+
+@dataclass
+class Profile:
+    name: str
+    settings: Settings
+    provider: Provider | None
+    problem: str | None  # why there is no provider: shown by /readyz and every chat request
+    limiter: RateLimiter
+    policy: Policy
+
+    @classmethod
+    def build(cls, name: str, settings: Settings, storage: Storage) -> Profile:
+        limiter = RateLimiter(
+            storage,
+            namespace=name,
+            requests_per_minute=settings.requests_per_minute,
+            tokens_per_day=settings.tokens_per_day,
+            on_storage_failure=settings.redis_failure,
+        )
+        try:
+            provider = build_provider(settings)
+        except ConfigError as exc:
+            problem = f"The gateway is not configured: {exc}."
+            log.error(problem)
+            return cls(name, settings, None, problem, limiter, policy_of(settings, settings.model or ""))
+        return cls(name, settings, provider, None, limiter, policy_of(settings, provider.model))
+
+    def ready(self) -> Provider:
+        if self.provider is None:
+            raise unavailable(self.problem or "The gateway has no provider.")
+        return self.provider
+
+    def check_capabilities(self, request: ChatRequest) -> None:
+        """Refuse attachments the provider cannot take, before calling it."""
+        provider = self.ready()
+        if not provider.accepts_images and any(
+            isinstance(part, ImagePart) for message in request.messages for part in message.parts
+        ):
+            raise bad_request(422, f"The {provider.name} provider cannot read images; send text only.")
+
+    async def aclose(self) -> None:
+        if self.provider is not None:
+            await self.provider.aclose()
+
+
+def policy_of(settings: Settings, model: str) -> Policy:
+    return Policy(
+        max_messages=settings.max_messages,
+        max_message_chars=settings.max_message_chars,
+        max_total_chars=settings.max_total_chars,
+        uploads=UploadLimits(
+            settings.max_files,
+            settings.max_file_bytes,
+            settings.max_text_file_bytes,
+            settings.max_history_files,
+        ),
+        model=model,
+        allowed_models=tuple(settings.allowed_models),
+        max_client_temperature=settings.max_client_temperature,
+        max_tokens=settings.max_tokens,
+        allow_client_system=settings.allow_client_system,
+        system_prompt=settings.system_prompt,
+        temperature=settings.temperature,
+    )
+
+
+def build_provider(settings: Settings) -> Provider:
+    """The configured provider and its fallbacks behind one retry policy.
+
+    Raises `ConfigError` naming the variable to fix, for the primary or any fallback.
+    """
+    chain = [_build(settings.provider, settings.model, settings)]
+    for entry in settings.fallback_providers:
+        name, _, model = entry.partition(":")
+        chain.append(_build(name.strip().lower(), model.strip() or None, settings))
+    policy = RetryPolicy(
+        retries=settings.retries,
+        backoff=settings.retry_backoff,
+        max_wait=settings.retry_max_wait,
+        first_delta_timeout=settings.first_delta_timeout,
+        idle_timeout=settings.idle_timeout,
+    )
+    return ResilientProvider(
+        chain,
+        policy,
+        breaker_threshold=settings.breaker_failures,
+        breaker_reset=settings.breaker_reset_seconds,
+    )
+
+
+def _build(name: str, model: str | None, settings: Settings) -> Provider:
+    options = ProviderOptions(
+        model=model,
+        env_file=".env",
+        connect_timeout=settings.connect_timeout,
+        read_timeout=settings.read_timeout,
+    )
+    return REGISTRY[name](options)
