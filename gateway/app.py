@@ -1,13 +1,15 @@
 """The application factory: settings in, a FastAPI app serving every front door through one pipeline.
 
 Middleware, outermost first: the request log (it sees every answer), in-flight tracking (shutdown waits
-for replies), CORS, the error boundary, then the refusals that need no route (origin, body size). CORS
-sits outside every layer that can answer, so a browser on another origin can read each error message.
+for replies), CORS (by profile), the error boundary, then the refusals that need no route (origin, body
+size). CORS sits outside every layer that can answer, so a browser on another origin can read each error.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,12 +17,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
-from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
 from gateway.dialects import error_response
 from gateway.errors import GatewayError, describe_validation
 from gateway.middleware.body_limit import BodyLimit
+from gateway.middleware.cors import ProfileCORS
 from gateway.middleware.error_boundary import ErrorBoundary
 from gateway.middleware.inflight import InFlight, TrackInFlight
 from gateway.middleware.request_log import RequestLog
@@ -43,9 +45,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         service = Service.start(settings, metrics)
         app.state.service = service
+        loop = asyncio.get_running_loop()
+        if settings.config:  # SIGHUP reloads the profiles file (each worker reloads its own)
+            loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(service.reload()))
         try:
             yield
         finally:
+            if settings.config:
+                loop.remove_signal_handler(signal.SIGHUP)
             await inflight.settle(seconds=2)  # cancelled replies send their "restarting" frame
             await service.aclose()
 
@@ -57,19 +64,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # add_middleware wraps what is there: the last added is the outermost.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     if settings.require_origin:
-        app.add_middleware(RequireOrigin, allowed=settings.cors_origins)
+        app.add_middleware(RequireOrigin)
     app.add_middleware(ErrorBoundary)
-    if settings.cors_origins:
-        wildcard = "*" in settings.cors_origins
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_origins,
-            allow_credentials=not wildcard,  # credentials only ever go to explicitly named origins
-            allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
-            allow_headers=["authorization", "content-type", "accept", "x-request-id", "x-conversation-id"],
-            expose_headers=["retry-after", "x-request-id"],
-            max_age=600,
-        )
+    app.add_middleware(ProfileCORS)
     app.add_middleware(TrackInFlight, inflight=inflight)
     app.add_middleware(RequestLog, metrics=metrics)
     return app

@@ -7,15 +7,16 @@ import os
 import sys
 import tempfile
 
-import uvicorn
-
 from gateway.profile import build_provider
+from gateway.profiles_file import load_profiles
+from gateway.serve import serve
 from gateway.settings import Settings
 from providers import REGISTRY
 from providers.base import ConfigError, load_settings
 
 EPILOG = """\
 Every option can also be set by its environment variable (or a .env file in the working directory):
+  GATEWAY_CONFIG         a TOML file of profiles, served at /p/NAME/chat (SIGHUP reloads it)
   GATEWAY_PROVIDER       provider: {providers} (default echo)
   GATEWAY_MODEL          model name sent to the provider (default: the provider's own)
   GATEWAY_SYSTEM_PROMPT  system prompt put before every conversation
@@ -72,24 +73,15 @@ def main(argv: list[str] | None = None) -> None:
             os.environ[variable] = value
     try:
         settings = load_settings(Settings, ".env")
-        build_provider(settings)  # a missing key or bad provider setting stops us here, not at a request
+        # A missing key, a bad provider setting or a bad profiles file stops us here, not at a request.
+        for profile_settings in [
+            settings,
+            *(load_profiles(settings.config).values() if settings.config else ()),
+        ]:
+            build_provider(profile_settings)
     except ConfigError as exc:
         sys.exit(f"deepchat-gateway: configuration error: {exc}")
     if settings.workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         # Each worker writes its metrics here and /metrics sums them; set before workers start.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="gateway-metrics-")
-    uvicorn.run(
-        "gateway.app:create_app",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        log_level=settings.log_level,
-        # The client address is taken from X-Forwarded-For only when the peer is a trusted proxy.
-        proxy_headers=True,
-        forwarded_allow_ips=settings.trusted_proxies,
-        # SIGTERM: stop accepting, let replies finish this long, then end the rest with an error frame.
-        timeout_graceful_shutdown=settings.drain_seconds,
-        server_header=False,
-        access_log=False,  # the gateway writes its own JSON line per request (gateway.access)
-    )
+    serve(settings)

@@ -5,8 +5,10 @@ The unprefixed routes serve the default profile, configured by the `GATEWAY_*` v
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from limits.aio.storage import Storage
 
@@ -24,7 +26,7 @@ log = logging.getLogger("gateway")
 DEFAULT = "default"
 
 
-@dataclass
+@dataclass(eq=False)
 class Profile:
     name: str
     settings: Settings
@@ -32,6 +34,17 @@ class Profile:
     problem: str | None  # why there is no provider: shown by /readyz and every chat request
     limiter: RateLimiter
     policy: Policy
+    streams: int = 0  # replies under way on this profile
+    _idle: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def stream_started(self) -> None:
+        self.streams += 1
+        self._idle.clear()
+
+    def stream_ended(self) -> None:
+        self.streams -= 1
+        if not self.streams:
+            self._idle.set()
 
     @classmethod
     def build(cls, name: str, settings: Settings, storage: Storage) -> Profile:
@@ -62,6 +75,14 @@ class Profile:
             isinstance(part, ImagePart) for message in request.messages for part in message.parts
         ):
             raise bad_request(422, f"The {provider.name} provider cannot read images; send text only.")
+
+    async def retire(self, grace: float) -> None:
+        """Close once the replies under way have ended (a reload replaced this profile)."""
+        if self.streams:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(grace):
+                    await self._idle.wait()
+        await self.aclose()
 
     async def aclose(self) -> None:
         if self.provider is not None:
@@ -94,10 +115,10 @@ def build_provider(settings: Settings) -> Provider:
 
     Raises `ConfigError` naming the variable to fix, for the primary or any fallback.
     """
-    chain = [_build(settings.provider, settings.model, settings)]
+    chain = [_build(settings.provider, settings.model, settings, primary=True)]
     for entry in settings.fallback_providers:
         name, _, model = entry.partition(":")
-        chain.append(_build(name.strip().lower(), model.strip() or None, settings))
+        chain.append(_build(name.strip().lower(), model.strip() or None, settings, primary=False))
     policy = RetryPolicy(
         retries=settings.retries,
         backoff=settings.retry_backoff,
@@ -113,11 +134,15 @@ def build_provider(settings: Settings) -> Provider:
     )
 
 
-def _build(name: str, model: str | None, settings: Settings) -> Provider:
+def _build(name: str, model: str | None, settings: Settings, *, primary: bool) -> Provider:
     options = ProviderOptions(
         model=model,
         env_file=".env",
         connect_timeout=settings.connect_timeout,
         read_timeout=settings.read_timeout,
+        # The variables a profile names are its primary provider's; fallbacks read their own.
+        api_key_env=settings.api_key_env if primary else None,
+        base_url_env=settings.base_url_env if primary else None,
+        max_connections=None,  # the gateway's own stream limit applies, not a hidden pool cap
     )
     return REGISTRY[name](options)

@@ -1,16 +1,32 @@
-"""What one gateway process holds for its whole life: the profiles, the pipeline, the metrics."""
+"""What one gateway process holds for its whole life: the profiles, the pipeline, the metrics.
+
+Profiles come from the environment alone, or from the `GATEWAY_CONFIG` file. `reload()` (on SIGHUP)
+builds the file's profiles anew and swaps them in whole: new requests use the new ones, replies in flight
+finish on the old ones, whose provider clients close once their last reply has ended. A file that does not
+load keeps the running profiles.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+from limits.aio.storage import Storage
 
 from gateway.errors import GatewayError
 from gateway.guards.auth import Authenticator
 from gateway.guards.ratelimit import make_storage
 from gateway.pipeline.pipeline import Pipeline
 from gateway.profile import DEFAULT, Profile
+from gateway.profiles_file import load_profiles
 from gateway.settings import Settings
 from gateway.telemetry.metrics import Metrics
+from providers.base import ConfigError
+
+log = logging.getLogger("gateway")
+
+PROFILE_PREFIX = "/p/"
 
 
 @dataclass
@@ -18,10 +34,13 @@ class Service:
     settings: Settings
     metrics: Metrics
     pipeline: Pipeline
+    storage: Storage
     profiles: dict[str, Profile]
+    _retiring: set[asyncio.Task[None]] = field(default_factory=set)
 
     @classmethod
     def start(cls, settings: Settings, metrics: Metrics) -> Service:
+        """Raises `ConfigError` when the profiles file does not load."""
         storage = make_storage(settings.redis_url)
         pipeline = Pipeline(
             Authenticator(tuple(settings.api_keys), settings.jwt_secret),
@@ -29,7 +48,8 @@ class Service:
             max_streams=settings.max_streams,
             log_content=settings.log_content,
         )
-        return cls(settings, metrics, pipeline, {DEFAULT: Profile.build(DEFAULT, settings, storage)})
+        profiles = build_profiles(settings, storage)
+        return cls(settings, metrics, pipeline, storage, profiles)
 
     @property
     def default(self) -> Profile:
@@ -41,7 +61,48 @@ class Service:
         except KeyError:
             raise GatewayError(404, f"There is no profile named {name[:40]!r}.", kind="not_found") from None
 
+    def profile_for_path(self, path: str) -> Profile:
+        """The profile a path is served for: `/p/NAME/...`, else the default (unknown names too)."""
+        if path.startswith(PROFILE_PREFIX):
+            name = path[len(PROFILE_PREFIX) :].split("/", 1)[0]
+            return self.profiles.get(name) or self.default
+        return self.default
+
+    async def reload(self) -> bool:
+        """Swap in the profiles file as it is now; False (and one log line) when it does not load."""
+        if not self.settings.config:
+            log.warning("reload asked for, but GATEWAY_CONFIG names no file; nothing to reload")
+            return False
+        try:
+            profiles = build_profiles(self.settings, self.storage)
+            broken = next((profile for profile in profiles.values() if profile.problem), None)
+            if broken is not None:
+                for profile in profiles.values():
+                    await profile.aclose()
+                raise ConfigError("GATEWAY_CONFIG", f"profile {broken.name!r}: {broken.problem}")
+        except ConfigError as exc:
+            log.error("profiles not reloaded, the running ones stay: %s", exc)
+            return False
+        old, self.profiles = self.profiles, profiles
+        for profile in old.values():
+            task = asyncio.ensure_future(profile.retire(grace=self.settings.drain_seconds + 5))
+            self._retiring.add(task)
+            task.add_done_callback(self._retiring.discard)
+        log.info("profiles reloaded: %s", ", ".join(sorted(profiles)))
+        return True
+
     async def aclose(self) -> None:
         await self.pipeline.aclose()
+        if self._retiring:
+            await asyncio.wait(set(self._retiring), timeout=2)
         for profile in self.profiles.values():
             await profile.aclose()
+
+
+def build_profiles(settings: Settings, storage: Storage) -> dict[str, Profile]:
+    """Every profile, live; a profile whose provider is not configured answers 503 saying why (the CLI
+    refuses to start with one; a reload refuses the file). Raises `ConfigError` for a file that does not
+    load."""
+    named = load_profiles(settings.config) if settings.config else {}
+    named.setdefault(DEFAULT, settings)
+    return {name: Profile.build(name, profile_settings, storage) for name, profile_settings in named.items()}

@@ -1,11 +1,14 @@
 """The gateway's own settings: `GATEWAY_*` variables, also read from a `.env` file.
 
-Provider keys are not here: each adapter reads its SDK's own variables (`OPENAI_API_KEY`, ...).
+Provider keys are not here: each adapter reads its SDK's own variables (`OPENAI_API_KEY`, ...), or the
+variables a profile names in `api_key_env` / `base_url_env`. A profile of the `GATEWAY_CONFIG` file sets
+any of these settings but the process-wide ones (`PROCESS_WIDE`), over the environment's values.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
@@ -21,8 +24,11 @@ class Settings(BaseSettings):
         env_prefix=ENV_PREFIX, env_file=".env", extra="ignore", validate_default=True, env_ignore_empty=True
     )
 
+    config: str | None = Field(None, description="a TOML file of profiles (several widgets, one gateway)")
     provider: str = Field("echo", description="which provider adapter answers")
     model: str | None = Field(None, description="model name sent to the provider")
+    api_key_env: str | None = Field(None, description="variable holding the provider key (default: its own)")
+    base_url_env: str | None = Field(None, description="variable holding the provider's base URL")
     system_prompt: str | None = Field(None, description="system prompt put before every conversation")
     max_tokens: int | None = Field(None, ge=1, description="reply length limit sent to the provider")
     temperature: float | None = Field(None, ge=0, le=2, description="sampling temperature, if supported")
@@ -80,6 +86,21 @@ class Settings(BaseSettings):
     idle_timeout: float = Field(60.0, gt=0, description="seconds of silence allowed between events")
     breaker_failures: int = Field(5, ge=1, description="failures in a row that pause calls to a provider")
     breaker_reset_seconds: float = Field(30.0, gt=0, description="pause before a provider is probed again")
+    # Server-side conversations: off by default, since they store what visitors write.
+    conversations: bool = Field(False, description="remember conversations on the server")
+    conversation_ttl: int = Field(7 * 24 * 3600, ge=60, description="seconds a conversation is kept")
+    conversation_budget_chars: int = Field(
+        100_000, ge=1000, description="characters of stored conversation sent to the provider, newest first"
+    )
+    max_conversations: int = Field(10_000, ge=1, description="conversations kept in process (no Redis)")
+    history_page_size: int = Field(20, ge=1, le=1000, description="messages per loadHistory page")
+
+    @field_validator("api_key_env", "base_url_env")
+    @classmethod
+    def _variable_name(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+            raise ValueError(f"{value!r} is not an environment variable name")
+        return value
 
     @field_validator("provider")
     @classmethod
@@ -137,3 +158,26 @@ class Settings(BaseSettings):
         if level not in {"critical", "error", "warning", "info", "debug"}:
             raise ValueError("must be one of critical, error, warning, info, debug")
         return level
+
+
+# Settings of the process as a whole: the environment sets them, a profile cannot.
+PROCESS_WIDE = frozenset(
+    {
+        "config",
+        "host",
+        "port",
+        "workers",
+        "log_level",
+        "trusted_proxies",
+        "drain_seconds",
+        "max_streams",
+        "max_body_bytes",
+        "redis_url",
+        "redis_failure",
+        "api_keys",
+        "jwt_secret",
+        "require_origin",
+        "log_content",
+        "max_conversations",
+    }
+)

@@ -112,6 +112,9 @@ class ProviderOptions:
     env_file: str | None  # the .env file the gateway read, so adapters read the same one
     connect_timeout: float = 10.0  # seconds to open a connection to the provider
     read_timeout: float = 120.0  # seconds the provider may stay silent, before or between deltas
+    api_key_env: str | None = None  # the variable holding the key; None: the provider's own
+    base_url_env: str | None = None  # the variable holding the base URL; None: the provider's own
+    max_connections: int | None = None  # the client's connection pool; None: no cap of its own
 
 
 class ConfigError(Exception):

@@ -115,4 +115,5 @@ def test_demo_page_holds_a_deep_chat_widget_wired_to_chat(echo_gateway: GatewayP
     page = httpx.get(echo_gateway.url + "/", timeout=10)
     assert page.status_code == 200
     assert "<deep-chat" in page.text
-    assert '"url": "/chat"' in page.text and '"stream": true' in page.text
+    assert '<script type="application/json" id="config">{"base":"","conversations":false}' in page.text
+    assert 'chat.connect = {url: config.base + "/chat", stream: true' in page.text

@@ -65,44 +65,63 @@ def test_a_success_moves_requests_latency_and_tokens(observed: GatewayProcess) -
         key = (name, tuple(sorted(labels.items())))
         return after.get(key, 0.0) - before.get(key, 0.0)
 
-    assert moved("gateway_requests_total", route="/chat", provider="openai", status="200") == 1
-    assert moved("gateway_time_to_first_delta_seconds_count", provider="openai") == 1
-    assert moved("gateway_request_duration_seconds_count", route="/chat", provider="openai") == 1
-    assert moved("gateway_tokens_total", provider="openai", direction="input") == 7  # the fake's usage
-    assert moved("gateway_tokens_total", provider="openai", direction="output") == 4
-    assert value(observed, "gateway_streams_in_flight", provider="openai") == 0
+    assert (
+        moved("gateway_requests_total", route="/chat", profile="default", provider="openai", status="200")
+        == 1
+    )
+    assert moved("gateway_time_to_first_delta_seconds_count", profile="default", provider="openai") == 1
+    assert (
+        moved("gateway_request_duration_seconds_count", route="/chat", profile="default", provider="openai")
+        == 1
+    )
+    assert (
+        moved("gateway_tokens_total", profile="default", provider="openai", direction="input") == 7
+    )  # the fake's usage
+    assert moved("gateway_tokens_total", profile="default", provider="openai", direction="output") == 4
+    assert value(observed, "gateway_streams_in_flight", profile="default", provider="openai") == 0
 
 
 def test_an_upstream_error_is_counted_by_kind(observed: GatewayProcess, fake_openai: FakeOpenAI) -> None:
-    errors_before = value(observed, "gateway_upstream_errors_total", provider="openai", kind="server")
-    failed_before = value(observed, "gateway_requests_total", route="/chat", provider="openai", status="502")
+    errors_before = value(
+        observed, "gateway_upstream_errors_total", profile="default", provider="openai", kind="server"
+    )
+    failed_before = value(
+        observed, "gateway_requests_total", route="/chat", profile="default", provider="openai", status="502"
+    )
     fake_openai.enqueue(openai_upstream.error(500, "boom"))
     assert httpx.post(observed.url + "/chat", json=chat_body(), timeout=10).status_code == 502
     assert (
-        value(observed, "gateway_upstream_errors_total", provider="openai", kind="server")
+        value(observed, "gateway_upstream_errors_total", profile="default", provider="openai", kind="server")
         == errors_before + 1
     )
     assert (
-        value(observed, "gateway_requests_total", route="/chat", provider="openai", status="502")
+        value(
+            observed,
+            "gateway_requests_total",
+            route="/chat",
+            profile="default",
+            provider="openai",
+            status="502",
+        )
         == failed_before + 1
     )
 
 
 def test_a_client_disconnect_is_counted(observed: GatewayProcess, fake_openai: FakeOpenAI) -> None:
-    before = value(observed, "gateway_client_disconnects_total", provider="openai")
+    before = value(observed, "gateway_client_disconnects_total", profile="default", provider="openai")
     fake_openai.enqueue(Stream(openai_upstream.stream_frames([f" t{i}" for i in range(100)]), delay=0.05))
     with httpx.stream(
         "POST", observed.url + "/chat", json=chat_body(), headers=STREAM_HEADERS, timeout=10
     ) as response:
         received = events(response.iter_lines())  # held, so the connection stays open until the block ends
         next(received)
-        assert value(observed, "gateway_streams_in_flight", provider="openai") == 1
+        assert value(observed, "gateway_streams_in_flight", profile="default", provider="openai") == 1
     assert fake_openai.aborted.wait(2)
     deadline = time.monotonic() + 5
-    while value(observed, "gateway_client_disconnects_total", provider="openai") == before:
+    while value(observed, "gateway_client_disconnects_total", profile="default", provider="openai") == before:
         assert time.monotonic() < deadline, "the disconnect was not counted"
         time.sleep(0.05)
-    assert value(observed, "gateway_streams_in_flight", provider="openai") == 0
+    assert value(observed, "gateway_streams_in_flight", profile="default", provider="openai") == 0
     assert log_line(observed, response.headers["x-request-id"])["disconnected"] is True
 
 
@@ -157,6 +176,16 @@ def test_metrics_add_up_across_workers() -> None:
     try:
         for _ in range(6):
             assert httpx.post(gateway.url + "/chat", json=chat_body(), timeout=10).status_code == 200
-        assert value(gateway, "gateway_requests_total", route="/chat", provider="echo", status="200") == 6
+        assert (
+            value(
+                gateway,
+                "gateway_requests_total",
+                route="/chat",
+                profile="default",
+                provider="echo",
+                status="200",
+            )
+            == 6
+        )
     finally:
         gateway.stop()

@@ -83,9 +83,11 @@ class Pipeline:
 
         def started() -> None:
             self.streams += 1
+            profile.stream_started()
 
         def ended(record: RequestRecord) -> None:
             self.streams -= 1
+            profile.stream_ended()
             tokens = (record.input_tokens or 0) + (record.output_tokens or 0)
             if tokens and profile.settings.tokens_per_day:
                 self._spend(profile, visitor, tokens)

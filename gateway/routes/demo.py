@@ -5,11 +5,13 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
+import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 
 from gateway.dialects import error_response
 from gateway.errors import GatewayError
+from gateway.profile import DEFAULT
 from gateway.routes.context import service_of
 
 router = APIRouter()
@@ -26,10 +28,18 @@ BUNDLE_CANDIDATES = (
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
-async def demo_page(request: Request) -> HTMLResponse:
-    provider = service_of(request).default.provider
+async def demo_page(request: Request, profile: str | None = None) -> HTMLResponse:
+    """The widget wired to the default profile, or to `?profile=NAME`."""
+    chosen = service_of(request).profile(profile or DEFAULT)
+    base = "" if chosen.name == DEFAULT else f"/p/{chosen.name}"
+    provider = chosen.provider
     label = f"{provider.name} · {provider.model}" if provider else "not configured"
-    return HTMLResponse(PAGE.replace("{{provider}}", html.escape(label)))
+    if chosen.name != DEFAULT:
+        label = f"{chosen.name}: {label}"
+    config = orjson.dumps({"base": base, "conversations": chosen.settings.conversations}).decode()
+    page = PAGE.replace("{{provider}}", html.escape(label)).replace("{{base}}", html.escape(base))
+    # In a <script> element only "</" can end it early; JSON may spell it "<\/".
+    return HTMLResponse(page.replace("{{config}}", config.replace("</", "<\\/")))
 
 
 @router.get("/deep-chat.js", include_in_schema=False, response_model=None)

@@ -1,4 +1,4 @@
-"""Prometheus metrics: how many streams, how fast, how many failed, how many tokens, per provider.
+"""Prometheus metrics: how many streams, how fast, how many failed, how many tokens, per profile and provider.
 
 Built per app with its own registry (no module-level state). With several workers the metrics live in
 files under PROMETHEUS_MULTIPROC_DIR (the CLI sets it up), and `/metrics` sums every worker's.
@@ -19,47 +19,47 @@ class Metrics:
         registry = self.registry
         self.requests = Counter(
             "gateway_requests",
-            "Requests answered, by route, provider and status.",
-            ["route", "provider", "status"],
+            "Requests answered, by route, profile, provider and status.",
+            ["route", "profile", "provider", "status"],
             registry=registry,
         )
         self.duration = Histogram(
             "gateway_request_duration_seconds",
             "Time from request to the end of the reply.",
-            ["route", "provider"],
+            ["route", "profile", "provider"],
             buckets=LATENCY_BUCKETS,
             registry=registry,
         )
         self.first_delta = Histogram(
             "gateway_time_to_first_delta_seconds",
             "Time from request to the first text delta.",
-            ["provider"],
+            ["profile", "provider"],
             buckets=LATENCY_BUCKETS,
             registry=registry,
         )
         self.in_flight = Gauge(
             "gateway_streams_in_flight",
             "Replies being streamed now.",
-            ["provider"],
+            ["profile", "provider"],
             multiprocess_mode="livesum",
             registry=registry,
         )
         self.tokens = Counter(
             "gateway_tokens",
             "Provider tokens used, from the providers' own usage reports.",
-            ["provider", "direction"],
+            ["profile", "provider", "direction"],
             registry=registry,
         )
         self.upstream_errors = Counter(
             "gateway_upstream_errors",
             "Provider failures, by kind.",
-            ["provider", "kind"],
+            ["profile", "provider", "kind"],
             registry=registry,
         )
         self.disconnects = Counter(
             "gateway_client_disconnects",
             "Clients that left before their reply ended (Deep Chat's Stop).",
-            ["provider"],
+            ["profile", "provider"],
             registry=registry,
         )
 

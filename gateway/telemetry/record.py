@@ -8,6 +8,7 @@ secret is ever recorded.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import asdict, dataclass, field
@@ -21,6 +22,13 @@ from providers.base import Event, TextDelta, Usage
 from providers.errors import UpstreamError
 
 access_log = logging.getLogger("gateway.access")
+
+_PROFILE_SEGMENT = re.compile(r"^/p/[^/]+/")
+ROUTES = frozenset(
+    prefix + route
+    for prefix in ("", "/p/{profile}")
+    for route in ("/chat", "/chat-stream", "/chat/ws", "/chat/history")
+) | {"/v1/chat/completions"}
 
 
 @dataclass(slots=True)
@@ -47,6 +55,12 @@ class RequestRecord:
         return fields
 
 
+def route_label(path: str) -> str:
+    """The route a path was served by, as a metric label: a fixed set, whatever paths clients invent."""
+    route = _PROFILE_SEGMENT.sub("/p/{profile}/", path, count=1)
+    return route if route in ROUTES else "other"
+
+
 def record_of(scope: Scope) -> RequestRecord | None:
     record = scope.get("state", {}).get("record")
     return record if isinstance(record, RequestRecord) else None
@@ -55,9 +69,9 @@ def record_of(scope: Scope) -> RequestRecord | None:
 def account(record: RequestRecord, metrics: Metrics) -> None:
     """The request is over: its metrics and its one log line."""
     record.duration_ms = round((time.perf_counter() - record.started) * 1000, 2)
-    provider = record.provider or "none"
-    metrics.requests.labels(record.route, provider, str(record.status)).inc()
-    metrics.duration.labels(record.route, provider).observe(record.duration_ms / 1000)
+    route, profile, provider = route_label(record.route), record.profile or "none", record.provider or "none"
+    metrics.requests.labels(route, profile, provider, str(record.status)).inc()
+    metrics.duration.labels(route, profile, provider).observe(record.duration_ms / 1000)
     access_log.info(orjson.dumps({"event": "request", **record.log_fields()}).decode())
 
 
@@ -74,9 +88,9 @@ async def observed(
 
     A provider's failure leaves here as the gateway's one error type.
     """
-    provider = record.provider or "none"
+    profile, provider = record.profile or "none", record.provider or "none"
     on_start()
-    in_flight = metrics.in_flight.labels(provider)
+    in_flight = metrics.in_flight.labels(profile, provider)
     in_flight.inc()
     finished = first = False
     tokens = {"input": 0, "output": 0}  # providers report running totals: count what is new
@@ -86,25 +100,25 @@ async def observed(
                 if not first:
                     first = True
                     elapsed = time.perf_counter() - record.started
-                    metrics.first_delta.labels(provider).observe(elapsed)
+                    metrics.first_delta.labels(profile, provider).observe(elapsed)
                     record.ttfd_ms = round(elapsed * 1000, 2)
             elif type(event) is Usage:
                 for direction, total in (("input", event.input_tokens), ("output", event.output_tokens)):
                     if total is not None and total > tokens[direction]:
-                        metrics.tokens.labels(provider, direction).inc(total - tokens[direction])
+                        metrics.tokens.labels(profile, provider, direction).inc(total - tokens[direction])
                         tokens[direction] = total
                 record.input_tokens, record.output_tokens = tokens["input"], tokens["output"]
             yield event
         finished = True
     except UpstreamError as exc:
         finished = True
-        metrics.upstream_errors.labels(provider, exc.kind).inc()
+        metrics.upstream_errors.labels(profile, provider, exc.kind).inc()
         record.upstream_error = exc.kind
         raise GatewayError.from_upstream(exc) from exc
     finally:
         in_flight.dec()
         if not finished:  # closed or cancelled before its end: the client went away
-            metrics.disconnects.labels(provider).inc()
+            metrics.disconnects.labels(profile, provider).inc()
             record.disconnected = True
         try:
             await events.aclose()

@@ -1,0 +1,49 @@
+"""Serving the app with uvicorn: one process, or several workers under a supervisor.
+
+uvicorn's own supervisor restarts its workers on SIGHUP; ours passes SIGHUP on instead, so that each
+worker reloads the profiles file itself and no reply in flight is cut.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+import uvicorn
+from uvicorn.config import STARTUP_FAILURE
+from uvicorn.supervisors.multiprocess import Multiprocess
+
+from gateway.settings import Settings
+
+
+class Supervisor(Multiprocess):
+    def handle_hup(self) -> None:
+        for process in self.processes:
+            if process.pid is not None:
+                os.kill(process.pid, signal.SIGHUP)
+
+
+def serve(settings: Settings) -> None:
+    config = uvicorn.Config(
+        "gateway.app:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_level=settings.log_level,
+        # The client address is taken from X-Forwarded-For only when the peer is a trusted proxy.
+        proxy_headers=True,
+        forwarded_allow_ips=settings.trusted_proxies,
+        # SIGTERM: stop accepting, let replies finish this long, then end the rest with an error frame.
+        timeout_graceful_shutdown=settings.drain_seconds,
+        server_header=False,
+        access_log=False,  # the gateway writes its own JSON line per request (gateway.access)
+    )
+    if settings.workers > 1:
+        Supervisor(config, sockets=[config.bind_socket()]).run()
+        return
+    server = uvicorn.Server(config)
+    server.run()
+    if not server.started:
+        sys.exit(STARTUP_FAILURE)
