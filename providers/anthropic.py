@@ -8,10 +8,8 @@ from typing import Any
 
 import anthropic
 import httpx2
-from pydantic import SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from providers import errors, wire
+from providers import errors, sdk_client, wire
 from providers.base import (
     ChatRequest,
     ConfigError,
@@ -24,7 +22,7 @@ from providers.base import (
     TextDelta,
     TextPart,
     Usage,
-    load_settings,
+    read_account,
 )
 
 DEFAULT_MODEL = "claude-sonnet-4-5"
@@ -48,22 +46,16 @@ _STATUS_OF_ERROR_TYPE = {
 }
 
 
-class AnthropicSettings(BaseSettings):
-    """The SDK's own variables, read here so a missing key is reported at start-up."""
-
-    model_config = SettingsConfigDict(env_prefix="ANTHROPIC_", extra="ignore", env_ignore_empty=True)
-
-    api_key: SecretStr | None = None
-    base_url: str | None = None
-
-
 class AnthropicProvider:
     name = "anthropic"
     accepts_images = True
 
-    def __init__(self, client: anthropic.AsyncAnthropic, model: str) -> None:
+    def __init__(
+        self, client: anthropic.AsyncAnthropic, model: str, *, key_variable: str = "ANTHROPIC_API_KEY"
+    ) -> None:
         self.model = model
         self._client = client
+        self._key_variable = key_variable
         self._secrets = tuple(key for key in (client.api_key,) if key)  # never repeated back, even if quoted
 
     async def stream(self, request: ChatRequest) -> AsyncGenerator[Event, None]:
@@ -98,7 +90,7 @@ class AnthropicProvider:
                 self.name,
                 status,
                 message,
-                key_variable="ANTHROPIC_API_KEY",
+                key_variable=self._key_variable,
                 retry_after=errors.retry_after_seconds(exc.response.headers.get("retry-after")),
                 secrets=self._secrets,
             ) from exc
@@ -195,13 +187,14 @@ def _block(part: Part) -> dict[str, Any]:
 
 
 def create(options: ProviderOptions) -> AnthropicProvider:
-    settings = load_settings(AnthropicSettings, options.env_file)
-    if settings.api_key is None or not settings.api_key.get_secret_value():
-        raise ConfigError("ANTHROPIC_API_KEY", "not set; the anthropic provider needs it")
+    account = read_account(options, ("ANTHROPIC_API_KEY",), "ANTHROPIC_BASE_URL")
+    if not account.api_key:
+        raise ConfigError(account.key_variable, "not set; the anthropic provider needs it")
     client = anthropic.AsyncAnthropic(
-        api_key=settings.api_key.get_secret_value(),
-        base_url=settings.base_url,
+        api_key=account.api_key,
+        base_url=account.base_url,
         max_retries=0,  # the SDK would retry silently; retries belong to the gateway
-        timeout=httpx2.Timeout(options.read_timeout, connect=options.connect_timeout),
+        timeout=sdk_client.timeout(options),
+        http_client=anthropic.DefaultAsyncHttpxClient(limits=sdk_client.pool_limits(options)),
     )
-    return AnthropicProvider(client, options.model or DEFAULT_MODEL)
+    return AnthropicProvider(client, options.model or DEFAULT_MODEL, key_variable=account.key_variable)

@@ -7,10 +7,13 @@ know which vendor it is talking to.
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal, Protocol, TypeVar
 
+from dotenv import dotenv_values
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 
@@ -115,6 +118,33 @@ class ProviderOptions:
     api_key_env: str | None = None  # the variable holding the key; None: the provider's own
     base_url_env: str | None = None  # the variable holding the base URL; None: the provider's own
     max_connections: int | None = None  # the client's connection pool; None: no cap of its own
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """Where a provider is reached and with what key; `key_variable` names where the key was looked for."""
+
+    api_key: str | None
+    base_url: str | None
+    key_variable: str
+
+
+def read_account(
+    options: ProviderOptions, key_variables: tuple[str, ...], base_url_variable: str | None
+) -> Account:
+    """The key and base URL from the variables a profile names, else from the provider's own
+    (`key_variables`: the first one set wins), in the environment or the `.env` file."""
+    key_variables = (options.api_key_env,) if options.api_key_env else key_variables
+    base_url_variable = options.base_url_env or base_url_variable
+    values = _environment(options.env_file)
+    key = next((values[name] for name in key_variables if values.get(name)), None)
+    base_url = values.get(base_url_variable) if base_url_variable else None
+    return Account(key, base_url or None, key_variables[0] if key_variables else "")
+
+
+def _environment(env_file: str | None) -> dict[str, str | None]:
+    from_file = dotenv_values(env_file) if env_file and Path(env_file).is_file() else {}
+    return {**from_file, **os.environ}
 
 
 class ConfigError(Exception):

@@ -6,8 +6,6 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 import httpx
-from pydantic import AliasChoices, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from providers import errors, wire
 from providers.base import (
@@ -22,26 +20,23 @@ from providers.base import (
     TextDelta,
     TextPart,
     Usage,
-    load_settings,
+    read_account,
 )
 
 DEFAULT_MODEL = "gemini-2.5-flash"
 KEY_VARIABLE = "GEMINI_API_KEY"
-
-
-class GeminiSettings(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore", env_ignore_empty=True)
-
-    api_key: SecretStr | None = Field(None, validation_alias=AliasChoices("GEMINI_API_KEY", "GOOGLE_API_KEY"))
-    base_url: str = Field("https://generativelanguage.googleapis.com", validation_alias="GEMINI_BASE_URL")
+DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
 
 
 class GeminiProvider:
     name = "gemini"
     accepts_images = True
 
-    def __init__(self, client: httpx.AsyncClient, model: str, api_key: str) -> None:
+    def __init__(
+        self, client: httpx.AsyncClient, model: str, api_key: str, key_variable: str = KEY_VARIABLE
+    ) -> None:
         self.model = model
+        self._key_variable = key_variable
         self._client = client
         self._headers = {"x-goog-api-key": api_key}
         self._secrets = (api_key,)
@@ -66,7 +61,7 @@ class GeminiProvider:
             response,
             wire.sse_data_bytes,
             chunk_events,
-            key_variable=KEY_VARIABLE,
+            key_variable=self._key_variable,
             secrets=self._secrets,
         )
 
@@ -119,12 +114,13 @@ def _part(part: Part) -> dict[str, Any]:
 
 
 def create(options: ProviderOptions) -> GeminiProvider:
-    settings = load_settings(GeminiSettings, options.env_file)
-    if settings.api_key is None or not settings.api_key.get_secret_value():
-        raise ConfigError(KEY_VARIABLE, "not set (GOOGLE_API_KEY works too); the gemini provider needs it")
+    account = read_account(options, (KEY_VARIABLE, "GOOGLE_API_KEY"), "GEMINI_BASE_URL")
+    if not account.api_key:
+        also = "" if options.api_key_env else " (GOOGLE_API_KEY works too)"
+        raise ConfigError(account.key_variable, f"not set{also}; the gemini provider needs it")
     client = httpx.AsyncClient(
-        base_url=settings.base_url.rstrip("/"),
+        base_url=(account.base_url or DEFAULT_BASE_URL).rstrip("/"),
         timeout=httpx.Timeout(options.read_timeout, connect=options.connect_timeout),
-        limits=httpx.Limits(max_connections=None, max_keepalive_connections=100),
+        limits=httpx.Limits(max_connections=options.max_connections, max_keepalive_connections=100),
     )
-    return GeminiProvider(client, options.model or DEFAULT_MODEL, settings.api_key.get_secret_value())
+    return GeminiProvider(client, options.model or DEFAULT_MODEL, account.api_key, account.key_variable)

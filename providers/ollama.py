@@ -6,8 +6,6 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 import httpx
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from providers import errors, wire
 from providers.base import (
@@ -21,16 +19,11 @@ from providers.base import (
     TextDelta,
     TextPart,
     Usage,
-    load_settings,
+    read_account,
 )
 
 DEFAULT_MODEL = "llama3.2"
-
-
-class OllamaSettings(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore", env_ignore_empty=True)
-
-    host: str = Field("http://127.0.0.1:11434", validation_alias="OLLAMA_HOST")
+DEFAULT_HOST = "http://127.0.0.1:11434"
 
 
 class OllamaProvider:
@@ -92,11 +85,11 @@ def to_ollama_messages(system: str | None, messages: tuple[Message, ...]) -> lis
 
 
 def create(options: ProviderOptions) -> OllamaProvider:
-    settings = load_settings(OllamaSettings, options.env_file)
-    host = settings.host if "://" in settings.host else f"http://{settings.host}"
+    host = read_account(options, (), "OLLAMA_HOST").base_url or DEFAULT_HOST
+    host = host if "://" in host else f"http://{host}"
     client = httpx.AsyncClient(
         base_url=host.rstrip("/"),
         timeout=httpx.Timeout(options.read_timeout, connect=options.connect_timeout),
-        limits=httpx.Limits(max_connections=None, max_keepalive_connections=100),
+        limits=httpx.Limits(max_connections=options.max_connections, max_keepalive_connections=100),
     )
     return OllamaProvider(client, options.model or DEFAULT_MODEL)

@@ -8,10 +8,8 @@ from typing import Any
 
 import httpx2
 import openai
-from pydantic import SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from providers import errors, wire
+from providers import errors, sdk_client, wire
 from providers.base import (
     ChatRequest,
     ConfigError,
@@ -24,21 +22,12 @@ from providers.base import (
     TextDelta,
     TextPart,
     Usage,
-    load_settings,
+    read_account,
 )
 
 DEFAULT_MODEL = "gpt-4o-mini"
 # Asks the SDK to hand over the response unread, as its `with_streaming_response` does.
 _RAW_STREAM: Any = {"headers": {"X-Stainless-Raw-Response": "stream"}}
-
-
-class OpenAISettings(BaseSettings):
-    """The SDK's own variables, read here so a missing key is reported at start-up."""
-
-    model_config = SettingsConfigDict(env_prefix="OPENAI_", extra="ignore", env_ignore_empty=True)
-
-    api_key: SecretStr | None = None
-    base_url: str | None = None
 
 
 class OpenAIProvider:
@@ -188,21 +177,15 @@ def create_preset(name: str, options: ProviderOptions) -> OpenAIProvider:
     """A preset's provider: `<NAME>_API_KEY`, and `<NAME>_BASE_URL` to point it elsewhere."""
     preset = PRESETS[name]
     prefix = name.upper() + "_"
-    settings_class: type[OpenAISettings] = type(
-        f"{name.title()}Settings",
-        (OpenAISettings,),
-        {"model_config": SettingsConfigDict(env_prefix=prefix, extra="ignore", env_ignore_empty=True)},
-    )
-    settings: OpenAISettings = load_settings(settings_class, options.env_file)
-    key = settings.api_key.get_secret_value() if settings.api_key else ""
-    if preset.needs_key and not key:
-        raise ConfigError(prefix + "API_KEY", f"not set; the {name} provider needs it")
+    account = read_account(options, (prefix + "API_KEY",), prefix + "BASE_URL")
+    if preset.needs_key and not account.api_key:
+        raise ConfigError(account.key_variable, f"not set; the {name} provider needs it")
     model = options.model or preset.default_model
     if model is None:
         raise ConfigError("GATEWAY_MODEL", f"not set; name the model your {name} server serves")
-    client = _client(key or "not-needed", settings.base_url or preset.base_url, options)
+    client = _client(account.api_key or "not-needed", account.base_url or preset.base_url, options)
     return OpenAIProvider(
-        client, model, name=name, key_variable=prefix + "API_KEY", stream_usage=preset.stream_usage
+        client, model, name=name, key_variable=account.key_variable, stream_usage=preset.stream_usage
     )
 
 
@@ -211,13 +194,14 @@ def _client(api_key: str, base_url: str | None, options: ProviderOptions) -> ope
         api_key=api_key,
         base_url=base_url,
         max_retries=0,  # the SDK would retry silently; retries belong to the gateway
-        timeout=httpx2.Timeout(options.read_timeout, connect=options.connect_timeout),
+        timeout=sdk_client.timeout(options),
+        http_client=openai.DefaultAsyncHttpxClient(limits=sdk_client.pool_limits(options)),
     )
 
 
 def create(options: ProviderOptions) -> OpenAIProvider:
-    settings = load_settings(OpenAISettings, options.env_file)
-    if settings.api_key is None or not settings.api_key.get_secret_value():
-        raise ConfigError("OPENAI_API_KEY", "not set; the openai provider needs it")
-    client = _client(settings.api_key.get_secret_value(), settings.base_url, options)
-    return OpenAIProvider(client, options.model or DEFAULT_MODEL)
+    account = read_account(options, ("OPENAI_API_KEY",), "OPENAI_BASE_URL")
+    if not account.api_key:
+        raise ConfigError(account.key_variable, "not set; the openai provider needs it")
+    client = _client(account.api_key, account.base_url, options)
+    return OpenAIProvider(client, options.model or DEFAULT_MODEL, key_variable=account.key_variable)
