@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 from limits.aio.storage import Storage
 
+from gateway.conversations.memory import Conversations
+from gateway.conversations.store import ConversationStore, MemoryStore, RedisStore
 from gateway.errors import GatewayError
 from gateway.guards.auth import Authenticator
 from gateway.guards.ratelimit import make_storage
@@ -42,9 +44,15 @@ class Service:
     def start(cls, settings: Settings, metrics: Metrics) -> Service:
         """Raises `ConfigError` when the profiles file does not load."""
         storage = make_storage(settings.redis_url)
+        store: ConversationStore = (
+            RedisStore.from_url(settings.redis_url)
+            if settings.redis_url
+            else MemoryStore(settings.max_conversations)
+        )
         pipeline = Pipeline(
             Authenticator(tuple(settings.api_keys), settings.jwt_secret),
             metrics,
+            Conversations(store, fail_open=settings.redis_failure == "open"),
             max_streams=settings.max_streams,
             log_content=settings.log_content,
         )

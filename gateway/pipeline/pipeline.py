@@ -13,6 +13,7 @@ import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 
+from gateway.conversations.memory import Conversation, Conversations, new_id
 from gateway.errors import unavailable
 from gateway.guards.auth import Authenticator
 from gateway.pipeline.chat_input import ChatInput
@@ -32,22 +33,31 @@ class Caller:
     token: str | None  # a bearer token, when the request carried one
     address: str | None  # the client address (the proxy's word for it, when trusted)
     record: RequestRecord
+    conversation_id: str | None = None  # already checked by the door
 
 
 @dataclass(frozen=True, slots=True)
 class Turn:
-    """A reply under way: its events, and the request that asked for it."""
+    """A reply under way: its events, the request that asked for it, and its conversation if any."""
 
     request: ChatRequest
     events: AsyncGenerator[Event, None]
+    conversation: Conversation | None = None
 
 
 class Pipeline:
     def __init__(
-        self, authenticator: Authenticator, metrics: Metrics, *, max_streams: int, log_content: bool
+        self,
+        authenticator: Authenticator,
+        metrics: Metrics,
+        conversations: Conversations,
+        *,
+        max_streams: int,
+        log_content: bool,
     ) -> None:
         self.authenticator = authenticator
         self.metrics = metrics
+        self.conversations = conversations
         self.max_streams = max_streams
         self.log_content = log_content
         self.streams = 0  # replies under way in this process
@@ -75,6 +85,16 @@ class Pipeline:
         provider = profile.ready()
         request = profile.policy.request_for(await read(profile.policy))
         profile.check_capabilities(request)
+        settings = profile.settings
+        conversation = None
+        if settings.conversations:
+            conversation_id = caller.conversation_id or new_id()
+            conversation = await self.conversations.open(
+                self.conversation_key(profile, visitor, conversation_id),
+                conversation_id,
+                made_here=caller.conversation_id is None,
+            )
+            request = self.conversations.remind(conversation, request, settings.conversation_budget_chars)
         record = caller.record
         record.model = request.model or provider.model
         if self.log_content:
@@ -92,7 +112,15 @@ class Pipeline:
             if tokens and profile.settings.tokens_per_day:
                 self._spend(profile, visitor, tokens)
 
-        return Turn(request, observed(provider.stream(request), record, self.metrics, started, ended))
+        events = observed(provider.stream(request), record, self.metrics, started, ended)
+        if conversation is not None:
+            events = self.conversations.recorded(events, conversation, settings.conversation_ttl)
+        return Turn(request, events, conversation)
+
+    def conversation_key(self, profile: Profile, visitor: str, conversation_id: str) -> str:
+        """With auth on, a conversation belongs to the token's subject; without it, the id alone names it."""
+        subject = visitor if self.authenticator.enabled else "-"
+        return Conversations.key(profile.name, subject, conversation_id)
 
     def _spend(self, profile: Profile, visitor: str, tokens: int) -> None:
         task = asyncio.ensure_future(profile.limiter.spend_tokens(visitor, tokens))
@@ -102,3 +130,4 @@ class Pipeline:
     async def aclose(self) -> None:
         if self._background:
             await asyncio.wait(set(self._background), timeout=2)
+        await self.conversations.aclose()

@@ -16,7 +16,7 @@ from gateway.errors import bad_request
 from gateway.pipeline.chat_input import ChatInput
 from gateway.pipeline.policy import Policy
 from gateway.profile import DEFAULT
-from gateway.routes.context import caller_of, service_of
+from gateway.routes.context import caller_of, conversation_cookie, service_of
 from gateway.routes.reply import ReplyResponse
 
 router = APIRouter()
@@ -60,7 +60,13 @@ async def reply(request: Request, profile_name: str, *, stream: bool) -> Respons
         return await read_body(request, policy)
 
     turn = await service.pipeline.start(profile, caller_of(request), read)
-    return ReplyResponse(turn.events, _FORMAT, stream=stream, keepalive=profile.settings.keepalive_seconds)
+    headers = []
+    if turn.conversation is not None and turn.conversation.made_here:
+        headers.append(conversation_cookie(request, turn.conversation.id, profile.settings.conversation_ttl))
+    settings = profile.settings
+    return ReplyResponse(
+        turn.events, _FORMAT, stream=stream, keepalive=settings.keepalive_seconds, headers=headers
+    )
 
 
 async def read_body(request: Request, policy: Policy) -> ChatInput:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from starlette.requests import HTTPConnection
 
+from gateway.conversations.memory import COOKIE, HEADER, checked_id, is_valid_id
 from gateway.guards.auth import bearer_token
 from gateway.pipeline.pipeline import Caller
 from gateway.service import Service
@@ -19,12 +20,32 @@ def service_of(connection: HTTPConnection) -> Service:
     return service
 
 
-def caller_of(connection: HTTPConnection, token: str | None = None) -> Caller:
-    """The caller; its token from `Authorization: Bearer`, unless given (websockets carry it elsewhere)."""
+def caller_of(connection: HTTPConnection) -> Caller:
+    """The caller: its token from `Authorization: Bearer`, its conversation from `X-Conversation-Id`."""
     client = connection.client
     record = record_of(connection.scope)
     if record is None:  # served without the request log (a bare app in a test)
         record = RequestRecord("-", connection.scope.get("method", "WS"), connection.url.path, None)
-    if token is None:
-        token = bearer_token(connection.headers.get("authorization"))
-    return Caller(token, client.host if client else None, record)
+    token = bearer_token(connection.headers.get("authorization"))
+    return Caller(token, client.host if client else None, record, conversation_of(connection))
+
+
+def conversation_of(connection: HTTPConnection, supplied: str | None = None) -> str | None:
+    """The conversation the request names: `supplied` (a websocket's query), the header, else the cookie.
+
+    A malformed id the page sent is refused; a malformed cookie is ignored (a new one replaces it)."""
+    named = supplied if supplied is not None else connection.headers.get(HEADER)
+    if named is not None:
+        return checked_id(named)
+    cookie = connection.cookies.get(COOKIE)
+    return cookie if cookie is not None and is_valid_id(cookie) else None
+
+
+def conversation_cookie(
+    connection: HTTPConnection, conversation_id: str, max_age: int
+) -> tuple[bytes, bytes]:
+    """The cookie that names a conversation the gateway started: HttpOnly, and over https Secure with
+    SameSite=None, so a widget on the site's own pages can send it along (`credentials: "include"`)."""
+    attributes = f"{COOKIE}={conversation_id}; Path=/; Max-Age={max_age}; HttpOnly"
+    attributes += "; Secure; SameSite=None" if connection.url.scheme in ("https", "wss") else "; SameSite=Lax"
+    return b"set-cookie", attributes.encode()

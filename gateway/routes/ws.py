@@ -16,6 +16,7 @@ from collections.abc import AsyncGenerator
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect
 
+from gateway.conversations.memory import new_id
 from gateway.dialects.deepchat import DeepChatFrames, error_body, read_json
 from gateway.errors import GatewayError
 from gateway.guards.origin import websocket_origin_allowed
@@ -24,7 +25,7 @@ from gateway.pipeline.frames import frames
 from gateway.pipeline.pipeline import Caller
 from gateway.pipeline.policy import Policy
 from gateway.profile import DEFAULT, Profile
-from gateway.routes.context import service_of
+from gateway.routes.context import conversation_of, service_of
 from gateway.service import Service
 from gateway.telemetry.record import RequestRecord, account
 
@@ -64,6 +65,13 @@ async def serve(websocket: WebSocket, profile_name: str) -> None:
     except GatewayError as exc:
         await websocket.close(code=1008, reason=exc.message[:120])
         return
+    try:
+        conversation_id = conversation_of(websocket, websocket.query_params.get("conversation"))
+    except GatewayError as exc:
+        await websocket.close(code=1008, reason=exc.message[:120])
+        return
+    if conversation_id is None and settings.conversations:
+        conversation_id = new_id()  # this socket's turns are one conversation
     offered = websocket.scope.get("subprotocols") or []
     # A browser that offered subprotocols fails the handshake unless the server picks one.
     await websocket.accept(subprotocol=offered[0] if offered else None)
@@ -72,7 +80,7 @@ async def serve(websocket: WebSocket, profile_name: str) -> None:
     reader = asyncio.ensure_future(_read_frames(websocket, inbox, gone))
     try:
         while (frame := await inbox.get()) is not None:
-            await _answer(websocket, service, profile, frame, gone, token)
+            await _answer(websocket, service, profile, frame, gone, token, conversation_id)
     finally:
         reader.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -111,6 +119,7 @@ async def _answer(
     frame: str,
     gone: asyncio.Event,
     token: str | None,
+    conversation_id: str | None,
 ) -> None:
     """One turn: a reply streamed into one bubble, or one error frame; the socket stays usable."""
     client = websocket.client.host if websocket.client else None
@@ -120,7 +129,7 @@ async def _answer(
         return read_json(frame.encode(), policy.max_json_items)
 
     try:
-        turn = await service.pipeline.start(profile, Caller(token, client, record), read)
+        turn = await service.pipeline.start(profile, Caller(token, client, record, conversation_id), read)
     except GatewayError as exc:
         record.status = exc.status
         await _send(websocket, error_body(exc).decode())

@@ -1,0 +1,162 @@
+"""Server-side conversations: what the provider is reminded of, and what is remembered of each turn.
+
+Deep Chat sends only its newest message by default. With a conversation id, the provider receives the
+stored conversation plus that message; a page that sends its whole history (or the last N messages) is
+not repeated to the provider: what the page sent replaces the stored turns it overlaps. What is sent is
+trimmed oldest-first to a character budget. Each turn stores the user's message (attachments as their
+names) and the reply as the user saw it, partial if the user stopped it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import re
+import secrets
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass, field, replace
+
+from gateway.conversations.store import ConversationStore, StoreUnavailable, Turn
+from gateway.errors import bad_request, unavailable
+from providers.base import ChatRequest, Event, Message, TextDelta, TextPart
+
+log = logging.getLogger("gateway.conversations")
+
+COOKIE = "deepchat_conversation"
+HEADER = "x-conversation-id"
+_ID = re.compile(r"[A-Za-z0-9_-]{22,128}")
+# What one conversation may hold in the store, whatever is sent of it: the newest turns are kept.
+STORED_TURNS = 1000
+
+
+def checked_id(value: str) -> str:
+    if not _ID.fullmatch(value):
+        raise bad_request(
+            400,
+            "A conversation id is 22 to 128 characters of A-Z, a-z, 0-9, '_' and '-' "
+            "(make it unguessable, e.g. 16 random bytes in base64url).",
+        )
+    return value
+
+
+def is_valid_id(value: str) -> bool:
+    return _ID.fullmatch(value) is not None
+
+
+def new_id() -> str:
+    return secrets.token_urlsafe(24)
+
+
+@dataclass
+class Conversation:
+    key: str
+    id: str
+    turns: list[Turn]
+    made_here: bool  # the gateway chose the id: the response hands it to the browser as a cookie
+    sent: list[Turn] = field(default_factory=list)  # the turns the provider receives this time
+
+
+class Conversations:
+    def __init__(self, store: ConversationStore, *, fail_open: bool) -> None:
+        self.store = store
+        self.fail_open = fail_open
+        self._saving: set[asyncio.Task[None]] = set()
+
+    @staticmethod
+    def key(profile: str, subject: str, conversation_id: str) -> str:
+        """Conversations of one profile and one subject: another subject's same id is another key."""
+        owner = hashlib.sha256(subject.encode()).hexdigest()[:20]
+        return f"{profile}:{owner}:{conversation_id}"
+
+    async def open(self, key: str, conversation_id: str, *, made_here: bool) -> Conversation:
+        return Conversation(key, conversation_id, await self.load(key), made_here)
+
+    async def load(self, key: str) -> list[Turn]:
+        try:
+            return await self.store.load(key)
+        except StoreUnavailable as exc:
+            self._unavailable(exc)
+            return []
+
+    async def forget(self, key: str) -> None:
+        try:
+            await self.store.delete(key)
+        except StoreUnavailable as exc:
+            self._unavailable(exc)
+
+    def remind(self, conversation: Conversation, request: ChatRequest, budget_chars: int) -> ChatRequest:
+        """`request` with the stored conversation in front of what the page sent, trimmed to the budget."""
+        sent = [_turn(message) for message in request.messages]
+        stored = conversation.turns
+        page_history = sent[:-1]
+        if page_history and _same(stored[len(stored) - len(page_history) :], page_history):
+            earlier = stored[: len(stored) - len(page_history)]
+        elif page_history:
+            earlier = []  # the page's history differs from ours: it knows best what the user sees
+        else:
+            earlier = stored
+        messages = [_message(turn) for turn in earlier] + list(request.messages)
+        turns = earlier + sent
+        # Oldest first out, never the new message; a conversation starts with the user.
+        total = sum(len(turn["text"]) for turn in turns)
+        while len(messages) > 1 and (total > budget_chars or messages[0].role != "user"):
+            total -= len(turns[0]["text"])
+            messages.pop(0)
+            turns.pop(0)
+        conversation.sent = earlier + sent
+        return replace(request, messages=tuple(messages))
+
+    async def recorded(
+        self, events: AsyncGenerator[Event, None], conversation: Conversation, ttl: int
+    ) -> AsyncGenerator[Event, None]:
+        """The events unchanged; once the reply is over, the turn is stored with the reply as shown."""
+        reply: list[str] = []
+        try:
+            async for event in events:
+                if type(event) is TextDelta:
+                    reply.append(event.text)
+                yield event
+        finally:
+            await events.aclose()
+            turns = conversation.sent + ([{"role": "ai", "text": "".join(reply)}] if reply else [])
+            task = asyncio.ensure_future(self._save(conversation.key, turns[-STORED_TURNS:], ttl))
+            self._saving.add(task)  # a stopped reply is saved too: the task outlives the cancellation
+            task.add_done_callback(self._saving.discard)
+
+    async def _save(self, key: str, turns: list[Turn], ttl: int) -> None:
+        try:
+            await self.store.save(key, turns, ttl)
+        except StoreUnavailable as exc:
+            log.warning("could not store a conversation turn: %s", exc)
+
+    def _unavailable(self, exc: StoreUnavailable) -> None:
+        if self.fail_open:
+            log.warning("conversation store unavailable, answering without memory: %s", exc)
+            return
+        log.error("conversation store unavailable, refusing the request: %s", exc)
+        raise unavailable("Conversation memory is unavailable right now; try again shortly.") from exc
+
+    async def aclose(self) -> None:
+        if self._saving:
+            await asyncio.wait(set(self._saving), timeout=2)
+        await self.store.aclose()
+
+
+def _turn(message: Message) -> Turn:
+    notes = [
+        f"[attached: {part.name or 'unnamed'}]" for part in message.parts if not isinstance(part, TextPart)
+    ]
+    text = "\n".join([message.text, *notes]) if notes and message.text else message.text or "\n".join(notes)
+    return {"role": "user" if message.role == "user" else "ai", "text": text}
+
+
+def _message(turn: Turn) -> Message:
+    return Message("user" if turn["role"] == "user" else "assistant", (TextPart(turn["text"]),))
+
+
+def _same(stored: list[Turn], sent: list[Turn]) -> bool:
+    return len(stored) == len(sent) and all(
+        a["role"] == b["role"] and a["text"].strip() == b["text"].strip()
+        for a, b in zip(stored, sent, strict=True)
+    )

@@ -1,0 +1,99 @@
+"""Where conversations live: in process (bounded, least recently used first out) or in Redis.
+
+A conversation is a list of turns as Deep Chat shows them: `{"role": "user"|"ai", "text": ...}`. Keys are
+opaque strings the caller built from the profile, the subject and the conversation id.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from typing import Protocol
+
+import orjson
+import redis.asyncio as redis
+from redis.exceptions import RedisError
+
+Turn = dict[str, str]
+
+
+class StoreUnavailable(Exception):
+    """The store could not be reached; GATEWAY_REDIS_FAILURE decides what the caller sees."""
+
+
+class ConversationStore(Protocol):
+    async def load(self, key: str) -> list[Turn]: ...
+
+    async def save(self, key: str, turns: list[Turn], ttl: int) -> None: ...
+
+    async def delete(self, key: str) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+class MemoryStore:
+    """Process memory, at most `capacity` conversations: the one unused longest is forgotten first."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._items: OrderedDict[str, tuple[float, list[Turn]]] = OrderedDict()
+
+    async def load(self, key: str) -> list[Turn]:
+        item = self._items.get(key)
+        if item is None:
+            return []
+        expires, turns = item
+        if expires < time.monotonic():
+            del self._items[key]
+            return []
+        self._items.move_to_end(key)
+        return list(turns)
+
+    async def save(self, key: str, turns: list[Turn], ttl: int) -> None:
+        self._items[key] = (time.monotonic() + ttl, list(turns))
+        self._items.move_to_end(key)
+        while len(self._items) > self.capacity:
+            self._items.popitem(last=False)
+
+    async def delete(self, key: str) -> None:
+        self._items.pop(key, None)
+
+    async def aclose(self) -> None:
+        self._items.clear()
+
+
+class RedisStore:
+    """One Redis string per conversation (JSON), expiring `ttl` seconds after its last turn."""
+
+    def __init__(self, client: redis.Redis, prefix: str = "deepchat:conversation:") -> None:
+        self._client = client
+        self._prefix = prefix
+
+    @classmethod
+    def from_url(cls, url: str) -> RedisStore:
+        return cls(redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2))
+
+    async def load(self, key: str) -> list[Turn]:
+        try:
+            raw = await self._client.get(self._prefix + key)
+        except (RedisError, OSError) as exc:
+            raise StoreUnavailable(str(exc)) from exc
+        if raw is None:
+            return []
+        turns: list[Turn] = orjson.loads(raw)
+        return turns
+
+    async def save(self, key: str, turns: list[Turn], ttl: int) -> None:
+        try:
+            await self._client.set(self._prefix + key, orjson.dumps(turns), ex=ttl)
+        except (RedisError, OSError) as exc:
+            raise StoreUnavailable(str(exc)) from exc
+
+    async def delete(self, key: str) -> None:
+        try:
+            await self._client.delete(self._prefix + key)
+        except (RedisError, OSError) as exc:
+            raise StoreUnavailable(str(exc)) from exc
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
