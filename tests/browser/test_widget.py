@@ -9,11 +9,12 @@ from pathlib import Path
 from playwright.sync_api import Page
 
 from tests.browser.widget import Widget
+from tests.conftest import openai_env
 from tests.fakes import openai_upstream
 from tests.fakes.anthropic_upstream import FakeAnthropic
 from tests.fakes.openai_upstream import FakeOpenAI
 from tests.fakes.server import Stream
-from tests.gateway_process import ROOT, GatewayProcess
+from tests.gateway_process import ROOT, GatewayProcess, start_gateway
 
 ARTIFACTS = ROOT / "test-artifacts"
 PNG = base64.b64decode(
@@ -199,3 +200,37 @@ def test_demo_page_streams_a_reply(page: Page, browser_echo_gateway: GatewayProc
     assert not page.locator("#missing").is_visible()
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "demo-page.png"))
+
+
+def test_demo_page_remembers_the_conversation_across_a_reload(
+    page: Page, browser: object, fake_openai: FakeOpenAI
+) -> None:
+    """Deep Chat's default body (only the newest message) and a page reload: the server remembers."""
+    gateway = start_gateway(openai_env(fake_openai, GATEWAY_CONVERSATIONS="true"))
+    try:
+        page.goto(gateway.url + "/")
+        for text in ("My name is Ada.", "What is my name?"):
+            page.locator("deep-chat #text-input").click()
+            page.keyboard.type(text)
+            page.keyboard.press("Enter")
+            page.wait_for_function(
+                "(n) => document.querySelector('deep-chat').shadowRoot"
+                ".querySelectorAll('.ai-message-text').length === n"
+                " && document.querySelector('deep-chat').shadowRoot.querySelector('#stop-icon') === null",
+                arg=3 if text.startswith("What") else 2,
+                timeout=15000,
+            )
+        sent = [message["content"] for message in fake_openai.last.json()["messages"]]
+        assert sent == ["My name is Ada.", "Hello, world!", "What is my name?"]
+        assert len(fake_openai.last.json()["messages"]) == 3
+        page.reload()
+        page.wait_for_function(
+            "() => Array.from(document.querySelector('deep-chat').shadowRoot"
+            ".querySelectorAll('.user-message-text')).map(e => e.innerText.trim()).join('|')"
+            " === 'My name is Ada.|What is my name?'",
+            timeout=15000,
+        )
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "demo-page-history.png"))
+    finally:
+        gateway.stop()
