@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,11 +26,7 @@ from providers.base import (
 )
 
 DEFAULT_MODEL = "claude-sonnet-4-5"
-DEFAULT_MAX_TOKENS = 4096
-# Asks the SDK to hand over the response unread, as its `with_streaming_response` does.
-_RAW_STREAM: Any = {
-    "headers": {"X-Stainless-Raw-Response": "stream"}
-}  # the Messages API requires max_tokens on every request
+DEFAULT_MAX_TOKENS = 4096  # the Messages API requires max_tokens on every request
 
 # Error types of Anthropic's error bodies, as the HTTP statuses they stand for; a mid-stream
 # `event: error` arrives inside an HTTP 200 and carries only the type.
@@ -57,8 +53,9 @@ class AnthropicProvider:
         self._client = client
         self._key_variable = key_variable
         self._secrets = tuple(key for key in (client.api_key,) if key)  # never repeated back, even if quoted
+        self._how = sdk_client.SdkStream(self.name, key_variable, self._secrets, SDK_ERRORS)
 
-    async def stream(self, request: ChatRequest) -> AsyncGenerator[Event, None]:
+    def stream(self, request: ChatRequest) -> AsyncGenerator[Event, None]:
         # anthropic 2.x no longer accepts temperature: request.temperature is not sent.
         params: dict[str, Any] = {
             "model": request.model or self.model,
@@ -69,45 +66,16 @@ class AnthropicProvider:
         if request.system:
             params["system"] = request.system
         state = StreamState()
-        opened = False
-        try:
-            # The SDK sends the request (auth, version header, base URL) and maps HTTP errors to its
-            # exceptions; the body is read raw. Its typed `create()` and parsed stream cost more than the
-            # rest of the gateway (bench/): the generic `post` the SDK offers for raw calls skips both.
-            response = await self._client.post(
-                "/v1/messages", cast_to=httpx2.Response, body=params, options=_RAW_STREAM
+
+        def data_events(data: bytes) -> list[Event]:
+            return stream_events(wire.parse_json(self.name, data, self._secrets), state)
+
+        def send() -> Awaitable[httpx2.Response]:
+            return self._client.post(
+                "/v1/messages", cast_to=httpx2.Response, body=params, options=sdk_client.RAW_STREAM
             )
-            opened = True
-            try:
-                async for data in wire.sse_data_bytes(response.aiter_bytes()):
-                    for event in stream_events(wire.parse_json(self.name, data, self._secrets), state):
-                        yield event
-            finally:
-                await response.aclose()
-        except anthropic.APIStatusError as exc:
-            status, message = _status_and_message(exc)
-            raise errors.from_status(
-                self.name,
-                status,
-                message,
-                key_variable=self._key_variable,
-                retry_after=errors.retry_after_seconds(exc.response.headers.get("retry-after")),
-                secrets=self._secrets,
-            ) from exc
-        except anthropic.APITimeoutError as exc:
-            raise errors.timeout(self.name) from exc
-        except anthropic.APIConnectionError as exc:  # before the reply: unreachable; during it: cut off
-            raise (errors.broken_stream(self.name) if opened else errors.connection(self.name)) from exc
-        except ValueError as exc:  # the SDK could not parse an event: malformed JSON from the provider
-            raise errors.broken_stream(
-                self.name, "it sent something that is not JSON", self._secrets
-            ) from exc
-        except httpx2.TimeoutException as exc:  # raised raw while reading the stream's body
-            raise errors.timeout(self.name) from exc
-        except httpx2.TransportError as exc:
-            raise errors.broken_stream(self.name) from exc
-        if not state.finished:
-            raise errors.broken_stream(self.name, "the reply ended before the provider finished it")
+
+        return sdk_client.read_sse(self._how, send, data_events, lambda: state.finished)
 
     async def aclose(self) -> None:
         await self._client.close()
@@ -148,7 +116,7 @@ def stream_events(data: Any, state: StreamState) -> list[Event]:
     return []
 
 
-def _status_and_message(exc: anthropic.APIStatusError) -> tuple[int, str | None]:
+def _status_and_message(exc: Any) -> tuple[int, str | None]:
     body = exc.body
     error = body.get("error") if isinstance(body, dict) else None
     status = exc.status_code
@@ -198,3 +166,12 @@ def create(options: ProviderOptions) -> AnthropicProvider:
         http_client=anthropic.DefaultAsyncHttpxClient(limits=sdk_client.pool_limits(options)),
     )
     return AnthropicProvider(client, options.model or DEFAULT_MODEL, key_variable=account.key_variable)
+
+
+SDK_ERRORS = sdk_client.SdkErrors(
+    status=anthropic.APIStatusError,
+    timeout=anthropic.APITimeoutError,
+    connection=anthropic.APIConnectionError,
+    other=anthropic.APIError,
+    status_and_message=_status_and_message,
+)

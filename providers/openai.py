@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
-from dataclasses import dataclass
+from collections.abc import AsyncGenerator, Awaitable
 from typing import Any
 
 import httpx2
@@ -24,10 +23,16 @@ from providers.base import (
     Usage,
     read_account,
 )
+from providers.presets import PRESETS
 
 DEFAULT_MODEL = "gpt-4o-mini"
-# Asks the SDK to hand over the response unread, as its `with_streaming_response` does.
-_RAW_STREAM: Any = {"headers": {"X-Stainless-Raw-Response": "stream"}}
+SDK_ERRORS = sdk_client.SdkErrors(
+    status=openai.APIStatusError,
+    timeout=openai.APITimeoutError,
+    connection=openai.APIConnectionError,
+    other=openai.APIError,
+    status_and_message=lambda exc: (exc.status_code, errors.body_message(exc.body)),
+)
 
 
 class OpenAIProvider:
@@ -48,8 +53,9 @@ class OpenAIProvider:
         self._key_variable = key_variable
         self._stream_usage = stream_usage
         self._secrets = tuple(key for key in (client.api_key,) if key)  # never repeated back, even if quoted
+        self._how = sdk_client.SdkStream(name, key_variable, self._secrets, SDK_ERRORS)
 
-    async def stream(self, request: ChatRequest) -> AsyncGenerator[Event, None]:
+    def stream(self, request: ChatRequest) -> AsyncGenerator[Event, None]:
         params: dict[str, Any] = {
             "model": request.model or self.model,
             "messages": to_openai_messages(request.system, request.messages),
@@ -61,52 +67,22 @@ class OpenAIProvider:
             params["max_tokens"] = request.max_tokens
         if request.temperature is not None:
             params["temperature"] = request.temperature
-        opened = finished = False
-        try:
-            # The SDK sends the request (auth, base URL, headers) and maps HTTP errors to its exceptions;
-            # the body is read raw. Its typed `create()` and parsed stream cost more than the rest of the
-            # gateway (bench/): the generic `post` the SDK documents for raw calls skips both.
-            response = await self._client.post(
-                "/chat/completions", cast_to=httpx2.Response, body=params, options=_RAW_STREAM
+        finished = False
+
+        def data_events(data: bytes) -> list[Event]:
+            nonlocal finished
+            if data == b"[DONE]":
+                return []
+            events = chunk_events(wire.parse_json(self.name, data, self._secrets), self.name, self._secrets)
+            finished = finished or any(type(event) is Finish for event in events)
+            return events
+
+        def send() -> Awaitable[httpx2.Response]:
+            return self._client.post(
+                "/chat/completions", cast_to=httpx2.Response, body=params, options=sdk_client.RAW_STREAM
             )
-            opened = True
-            try:
-                async for data in wire.sse_data_bytes(response.aiter_bytes()):
-                    if data == b"[DONE]":
-                        continue
-                    for event in chunk_events(
-                        wire.parse_json(self.name, data, self._secrets), self.name, self._secrets
-                    ):
-                        finished = finished or type(event) is Finish
-                        yield event
-            finally:
-                await response.aclose()
-        except openai.APIStatusError as exc:
-            raise errors.from_status(
-                self.name,
-                exc.status_code,
-                errors.body_message(exc.body),
-                key_variable=self._key_variable,
-                retry_after=errors.retry_after_seconds(exc.response.headers.get("retry-after")),
-                secrets=self._secrets,
-            ) from exc
-        except openai.APITimeoutError as exc:
-            raise errors.timeout(self.name) from exc
-        except openai.APIConnectionError as exc:  # before the reply: unreachable; during it: cut off
-            raise (errors.broken_stream(self.name) if opened else errors.connection(self.name)) from exc
-        except openai.APIError as exc:  # an error object inside an HTTP 200 stream
-            detail = errors.body_message(exc.body) or exc.message
-            raise errors.broken_stream(self.name, detail, self._secrets) from exc
-        except ValueError as exc:  # the SDK could not parse an event: malformed JSON from the provider
-            raise errors.broken_stream(
-                self.name, "it sent something that is not JSON", self._secrets
-            ) from exc
-        except httpx2.TimeoutException as exc:  # raised raw while reading the stream's body
-            raise errors.timeout(self.name) from exc
-        except httpx2.TransportError as exc:
-            raise errors.broken_stream(self.name) from exc
-        if not finished:
-            raise errors.broken_stream(self.name, "the reply ended before the provider finished it")
+
+        return sdk_client.read_sse(self._how, send, data_events, lambda: finished)
 
     async def aclose(self) -> None:
         await self._client.close()
@@ -147,30 +123,6 @@ def _content_part(part: Part) -> dict[str, Any]:
     if isinstance(part, FilePart):
         return {"type": "text", "text": part.rendered}
     return {"type": "image_url", "image_url": {"url": part.data_url}}
-
-
-@dataclass(frozen=True)
-class Preset:
-    """An OpenAI-compatible host: where it is, and how it differs. Its key is `<NAME>_API_KEY`."""
-
-    base_url: str
-    default_model: str | None  # None: the server serves whatever it loaded; GATEWAY_MODEL names it
-    needs_key: bool = True
-    stream_usage: bool = True  # Mistral rejects `stream_options`
-
-
-PRESETS = {
-    "groq": Preset("https://api.groq.com/openai/v1", "llama-3.3-70b-versatile"),
-    "openrouter": Preset("https://openrouter.ai/api/v1", "openai/gpt-4o-mini"),
-    "mistral": Preset("https://api.mistral.ai/v1", "mistral-small-latest", stream_usage=False),
-    "deepseek": Preset("https://api.deepseek.com/v1", "deepseek-chat"),
-    "together": Preset("https://api.together.xyz/v1", "meta-llama/Llama-3.3-70B-Instruct-Turbo"),
-    "xai": Preset("https://api.x.ai/v1", "grok-3-mini"),
-    "perplexity": Preset("https://api.perplexity.ai", "sonar"),
-    "vllm": Preset("http://127.0.0.1:8000/v1", None, needs_key=False),
-    "lmstudio": Preset("http://127.0.0.1:1234/v1", None, needs_key=False),
-    "llamacpp": Preset("http://127.0.0.1:8080/v1", "default", needs_key=False),
-}
 
 
 def create_preset(name: str, options: ProviderOptions) -> OpenAIProvider:
