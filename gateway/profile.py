@@ -17,9 +17,9 @@ from gateway.guards.ratelimit import RateLimiter
 from gateway.pipeline.attachments import UploadLimits
 from gateway.pipeline.policy import Policy
 from gateway.settings import Settings
-from providers import REGISTRY
+from providers import build_chain
 from providers.base import ChatRequest, ConfigError, ImagePart, Provider, ProviderOptions
-from providers.resilient import ResilientProvider, RetryPolicy
+from providers.resilient import RetryPolicy
 
 log = logging.getLogger("gateway")
 
@@ -111,14 +111,14 @@ def policy_of(settings: Settings, model: str) -> Policy:
 
 
 def build_provider(settings: Settings) -> Provider:
-    """The configured provider and its fallbacks behind one retry policy.
+    """The profile's provider and its fallbacks behind one retry policy, from its settings.
 
     Raises `ConfigError` naming the variable to fix, for the primary or any fallback.
     """
-    chain = [_build(settings.provider, settings.model, settings, primary=True)]
+    entries = [(settings.provider, _options(settings, settings.model, primary=True))]
     for entry in settings.fallback_providers:
         name, _, model = entry.partition(":")
-        chain.append(_build(name.strip().lower(), model.strip() or None, settings, primary=False))
+        entries.append((name.strip().lower(), _options(settings, model.strip() or None, primary=False)))
     policy = RetryPolicy(
         retries=settings.retries,
         backoff=settings.retry_backoff,
@@ -126,16 +126,16 @@ def build_provider(settings: Settings) -> Provider:
         first_delta_timeout=settings.first_delta_timeout,
         idle_timeout=settings.idle_timeout,
     )
-    return ResilientProvider(
-        chain,
+    return build_chain(
+        entries,
         policy,
         breaker_threshold=settings.breaker_failures,
         breaker_reset=settings.breaker_reset_seconds,
     )
 
 
-def _build(name: str, model: str | None, settings: Settings, *, primary: bool) -> Provider:
-    options = ProviderOptions(
+def _options(settings: Settings, model: str | None, *, primary: bool) -> ProviderOptions:
+    return ProviderOptions(
         model=model,
         env_file=".env",
         connect_timeout=settings.connect_timeout,
@@ -145,4 +145,3 @@ def _build(name: str, model: str | None, settings: Settings, *, primary: bool) -
         base_url_env=settings.base_url_env if primary else None,
         max_connections=None,  # the gateway's own stream limit applies, not a hidden pool cap
     )
-    return REGISTRY[name](options)

@@ -8,10 +8,11 @@ gateway on `echo` never pays for the SDKs' import time.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-from providers.base import Provider, ProviderOptions
+from providers.base import ConfigError, Provider, ProviderOptions
 from providers.presets import PRESETS
+from providers.resilient import ResilientProvider, RetryPolicy
 
 ProviderFactory = Callable[[ProviderOptions], Provider]
 
@@ -35,3 +36,24 @@ REGISTRY: dict[str, ProviderFactory] = {
     # OpenAI-compatible hosts: one line of data each in providers/presets.py.
     **{name: _factory("openai", "create_preset", name) for name in PRESETS},
 }
+
+
+def build_chain(
+    entries: Sequence[tuple[str, ProviderOptions]],
+    policy: RetryPolicy,
+    *,
+    breaker_threshold: int,
+    breaker_reset: float,
+) -> Provider:
+    """The first entry's provider, then its fallbacks, behind one retry policy and a breaker each.
+
+    Raises `ConfigError` naming the variable to fix, for an unknown name or an unconfigured provider.
+    """
+    chain = []
+    for name, options in entries:
+        if name not in REGISTRY:
+            raise ConfigError(
+                "GATEWAY_PROVIDER", f"unknown provider {name!r}; choose one of: {', '.join(sorted(REGISTRY))}"
+            )
+        chain.append(REGISTRY[name](options))
+    return ResilientProvider(chain, policy, breaker_threshold=breaker_threshold, breaker_reset=breaker_reset)

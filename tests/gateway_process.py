@@ -84,8 +84,11 @@ def start_gateway(
     return gateway
 
 
-def wait_until_serving(url: str, process: subprocess.Popen[bytes], seconds: float = 20) -> bool:
-    """True once `/healthz` answers; False if the process exits or time runs out first."""
+def wait_until_serving(url: str, process: subprocess.Popen[bytes], seconds: float = 90) -> bool:
+    """True once `/healthz` answers; False if the process exits or time runs out first.
+
+    A start takes about a second; the bound is generous because a busy 2-core machine running several
+    gateways, browsers and builds at once can be many times slower, and a failed start ends the wait."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline and process.poll() is None:
         try:

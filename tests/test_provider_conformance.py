@@ -1,0 +1,292 @@
+"""Every adapter through the same cases, in process, against its fake upstream on loopback.
+
+Each case asserts what the gateway's client would see: the text, the usage and the finish; the status
+and kind of each failure; a stream cut short or malformed; a provider that hangs; a caller that leaves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import pytest
+
+from providers import REGISTRY
+from providers.base import (
+    ChatRequest,
+    ConfigError,
+    Event,
+    Finish,
+    Message,
+    Provider,
+    ProviderOptions,
+    TextDelta,
+    TextPart,
+    Usage,
+)
+from providers.errors import UpstreamError
+from tests import aio
+from tests.fakes import anthropic_upstream, gemini_upstream, ollama_upstream, openai_upstream
+from tests.fakes.anthropic_upstream import FakeAnthropic
+from tests.fakes.gemini_upstream import FakeGemini
+from tests.fakes.ollama_upstream import FakeOllama
+from tests.fakes.openai_upstream import FakeOpenAI
+from tests.fakes.server import FakeUpstream, Hang, Reply, Stream
+
+TOKENS = ["Hel", "lo ", "wörld 🌍"]
+REQUEST = ChatRequest((Message("user", (TextPart("hi"),)),), system="Be brief.")
+
+
+@dataclass
+class Adapter:
+    """One adapter's wire: its fake, how its variables point at the fake, and how its stream is spelled."""
+
+    name: str
+    fake: Callable[[], FakeUpstream]
+    env: Callable[[str], dict[str, str]]
+    frames: Callable[[list[str]], list[bytes]]  # a whole reply
+    unfinished: Callable[[list[str]], list[bytes]]  # the same without its finish marker
+    error: Callable[[int, str], Reply]
+    statuses: dict[int, tuple[int, str]] = field(default_factory=dict)  # upstream -> gateway status, kind
+    content_type: str = "text/event-stream"
+
+
+def _openai_error(status: int, message: str) -> Reply:
+    return openai_upstream.error(status, message, headers={"retry-after": "7"} if status == 429 else None)
+
+
+def _anthropic_error(status: int, message: str) -> Reply:
+    kinds = {429: "rate_limit_error", 529: "overloaded_error", 401: "authentication_error"}
+    headers = {"retry-after": "7"} if status == 429 else None
+    return anthropic_upstream.error(status, kinds.get(status, "api_error"), message, headers)
+
+
+def _gemini_error(status: int, message: str) -> Reply:
+    reply = gemini_upstream.error(status, message, "ERROR")
+    if status == 429:
+        reply.headers["retry-after"] = "7"
+    return reply
+
+
+def _ollama_error(status: int, message: str) -> Reply:
+    return Reply(
+        status, b'{"error": "' + message.encode() + b'"}', {"retry-after": "7"} if status == 429 else {}
+    )
+
+
+COMMON = {
+    400: (502, "rejected"),
+    401: (502, "auth"),
+    403: (502, "auth"),
+    404: (502, "rejected"),
+    429: (429, "rate_limit"),
+    500: (502, "server"),
+    503: (503, "overloaded"),
+}
+OPENAI_KEY = "sk-conformance-OPENAI-0123456789"
+
+ADAPTERS = [
+    Adapter(
+        "openai",
+        FakeOpenAI,
+        lambda url: {"OPENAI_API_KEY": OPENAI_KEY, "OPENAI_BASE_URL": url + "/v1"},
+        openai_upstream.stream_frames,
+        lambda tokens: openai_upstream.stream_frames(tokens, finish=False, usage=False),
+        _openai_error,
+        COMMON,
+    ),
+    Adapter(
+        "groq",  # an OpenAI-compatible preset
+        FakeOpenAI,
+        lambda url: {"GROQ_API_KEY": OPENAI_KEY, "GROQ_BASE_URL": url + "/v1"},
+        openai_upstream.stream_frames,
+        lambda tokens: openai_upstream.stream_frames(tokens, finish=False, usage=False),
+        _openai_error,
+        COMMON,
+    ),
+    Adapter(
+        "azure",
+        FakeOpenAI,
+        lambda url: {
+            "AZURE_OPENAI_API_KEY": OPENAI_KEY,
+            "AZURE_OPENAI_ENDPOINT": url,
+            "AZURE_OPENAI_DEPLOYMENT": "chat",
+        },
+        openai_upstream.stream_frames,
+        lambda tokens: openai_upstream.stream_frames(tokens, finish=False, usage=False),
+        _openai_error,
+        COMMON,
+    ),
+    Adapter(
+        "anthropic",
+        FakeAnthropic,
+        lambda url: {"ANTHROPIC_API_KEY": "sk-ant-conformance-0123456789", "ANTHROPIC_BASE_URL": url},
+        anthropic_upstream.stream_frames,
+        lambda tokens: anthropic_upstream.stream_frames(tokens, stop=False),
+        _anthropic_error,
+        {**COMMON, 529: (503, "overloaded")},
+    ),
+    Adapter(
+        "gemini",
+        FakeGemini,
+        lambda url: {"GEMINI_API_KEY": "AIzaConformance0123456789abcdefghij", "GEMINI_BASE_URL": url},
+        gemini_upstream.stream_frames,
+        lambda tokens: gemini_upstream.stream_frames(tokens, finish=False),
+        _gemini_error,
+        COMMON,
+    ),
+    Adapter(
+        "ollama",
+        FakeOllama,
+        lambda url: {"OLLAMA_HOST": url},
+        ollama_upstream.stream_lines,
+        lambda tokens: ollama_upstream.stream_lines(tokens, done=False),
+        _ollama_error,
+        COMMON,
+        content_type="application/x-ndjson",
+    ),
+]
+
+
+@pytest.fixture(params=ADAPTERS, ids=[adapter.name for adapter in ADAPTERS])
+def adapter(request: pytest.FixtureRequest) -> Adapter:
+    chosen: Adapter = request.param
+    return chosen
+
+
+@pytest.fixture
+def fake(adapter: Adapter) -> Iterator[FakeUpstream]:
+    server = adapter.fake().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def provider(adapter: Adapter, fake: FakeUpstream, monkeypatch: pytest.MonkeyPatch) -> Provider:
+    for variable, value in adapter.env(fake.url).items():
+        monkeypatch.setenv(variable, value)
+    options = ProviderOptions(model=None, env_file=None, connect_timeout=2, read_timeout=0.5)
+    return REGISTRY[adapter.name](options)
+
+
+def stream(
+    adapter: Adapter, fake: FakeUpstream, provider: Provider, *chunks: bytes, **how: object
+) -> list[Event]:
+    fake.enqueue(Stream(list(chunks), content_type=adapter.content_type, **how))  # type: ignore[arg-type]
+    return aio.run(_collect(provider))
+
+
+async def _collect(provider: Provider) -> list[Event]:
+    try:
+        return [event async for event in provider.stream(REQUEST)]
+    finally:
+        await provider.aclose()
+
+
+def failure(call: Callable[[], object]) -> UpstreamError:
+    with pytest.raises(UpstreamError) as caught:
+        call()
+    return caught.value
+
+
+def test_deltas_usage_and_finish(adapter: Adapter, fake: FakeUpstream, provider: Provider) -> None:
+    received = stream(adapter, fake, provider, *adapter.frames(TOKENS))
+    assert "".join(event.text for event in received if isinstance(event, TextDelta)) == "".join(TOKENS)
+    assert any(isinstance(event, Finish) for event in received)
+    usage = [event for event in received if isinstance(event, Usage)]
+    assert usage and usage[-1].output_tokens is not None
+
+
+def test_deltas_survive_any_chunk_boundary(adapter: Adapter, fake: FakeUpstream, provider: Provider) -> None:
+    body = b"".join(adapter.frames(TOKENS))
+    received = stream(adapter, fake, provider, *[body[i : i + 3] for i in range(0, len(body), 3)])
+    assert "".join(event.text for event in received if isinstance(event, TextDelta)) == "".join(TOKENS)
+
+
+@pytest.mark.parametrize(
+    ("adapter", "status"),
+    [(adapter, status) for adapter in ADAPTERS for status in adapter.statuses],
+    ids=[f"{adapter.name}-{status}" for adapter in ADAPTERS for status in adapter.statuses],
+    indirect=["adapter"],
+)
+def test_each_error_status_keeps_its_meaning(
+    adapter: Adapter, fake: FakeUpstream, provider: Provider, status: int
+) -> None:
+    fake.enqueue(adapter.error(status, f"upstream says {status}"))
+    error = failure(lambda: aio.run(_collect(provider)))
+    assert (error.status, error.kind) == adapter.statuses[status]
+    if status == 429:
+        assert error.retry_after == 7
+    if status in (401, 403):
+        assert "upstream says" not in error.message  # credentials errors never echo the provider
+
+
+def test_a_stream_without_its_finish_marker_is_a_failure(
+    adapter: Adapter, fake: FakeUpstream, provider: Provider
+) -> None:
+    error = failure(lambda: stream(adapter, fake, provider, *adapter.unfinished(TOKENS)))
+    assert (error.status, error.kind) == (502, "protocol")
+
+
+def test_a_malformed_stream_is_a_failure(adapter: Adapter, fake: FakeUpstream, provider: Provider) -> None:
+    garbage = b"{not json\n\n" if adapter.content_type.endswith("ndjson") else b"data: {not json\n\n"
+    error = failure(lambda: stream(adapter, fake, provider, adapter.frames(TOKENS)[0], garbage))
+    assert (error.status, error.kind) == (502, "protocol")
+    assert "not JSON" in error.message
+
+
+def test_a_connection_dropped_mid_reply_is_a_failure(
+    adapter: Adapter, fake: FakeUpstream, provider: Provider
+) -> None:
+    error = failure(lambda: stream(adapter, fake, provider, *adapter.frames(TOKENS)[:2], then="drop"))
+    assert (error.status, error.kind) == (502, "protocol")
+
+
+def test_a_provider_that_hangs_before_answering_times_out(
+    adapter: Adapter, fake: FakeUpstream, provider: Provider
+) -> None:
+    fake.enqueue(Hang())
+    error = failure(lambda: aio.run(_collect(provider)))
+    assert (error.status, error.kind) == (504, "timeout")
+
+
+def test_a_provider_that_hangs_between_deltas_times_out(
+    adapter: Adapter, fake: FakeUpstream, provider: Provider
+) -> None:
+    error = failure(lambda: stream(adapter, fake, provider, *adapter.frames(TOKENS)[:2], then="hang"))
+    assert (error.status, error.kind) == (504, "timeout")
+
+
+def test_a_caller_that_leaves_closes_the_upstream_connection(
+    adapter: Adapter, fake: FakeUpstream, provider: Provider
+) -> None:
+    fake.enqueue(Stream(adapter.frames(TOKENS * 50), delay=0.05, content_type=adapter.content_type))
+
+    async def take_one_and_leave() -> None:
+        events = provider.stream(REQUEST)
+        try:
+            while not isinstance(await anext(events), TextDelta):
+                pass
+        finally:
+            await events.aclose()
+            await provider.aclose()
+
+    aio.run(take_one_and_leave())
+    assert fake.aborted.wait(2), "the upstream connection stayed open"
+    assert not fake.completed.is_set()
+
+
+KEYED = [adapter for adapter in ADAPTERS if adapter.name != "ollama"]  # a local Ollama needs no key
+
+
+@pytest.mark.parametrize("adapter", KEYED, ids=[adapter.name for adapter in KEYED], indirect=True)
+def test_a_missing_key_names_the_variable_the_profile_chose(
+    adapter: Adapter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for variable in adapter.env("http://127.0.0.1:9"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+    options = ProviderOptions(model="m", env_file=None, api_key_env="WIDGET_KEY")
+    with pytest.raises(ConfigError) as caught:
+        REGISTRY[adapter.name](options)
+    assert caught.value.variable == "WIDGET_KEY"
