@@ -6,7 +6,10 @@ worker reloads the profiles file itself and no reply in flight is cut.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
+import resource
 import signal
 import sys
 
@@ -14,7 +17,16 @@ import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors.multiprocess import Multiprocess
 
+from gateway.http_protocol import HeadDeadlineProtocol
 from gateway.settings import Settings
+
+
+def raise_file_limit() -> None:
+    """Every open stream holds two sockets (client and provider): allow as many as the system lets us."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        with contextlib.suppress(ValueError, OSError):  # an unlimited hard limit is not a valid soft one
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 class Supervisor(Multiprocess):
@@ -25,6 +37,7 @@ class Supervisor(Multiprocess):
 
 
 def serve(settings: Settings) -> None:
+    raise_file_limit()
     config = uvicorn.Config(
         "gateway.app:create_app",
         factory=True,
@@ -39,6 +52,7 @@ def serve(settings: Settings) -> None:
         timeout_graceful_shutdown=settings.drain_seconds,
         server_header=False,
         access_log=False,  # the gateway writes its own JSON line per request (gateway.access)
+        http=functools.partial(HeadDeadlineProtocol, header_timeout=settings.header_timeout),  # type: ignore[arg-type]
     )
     if settings.workers > 1:
         Supervisor(config, sockets=[config.bind_socket()]).run()

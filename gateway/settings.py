@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     redis_failure: Literal["open", "closed"] = Field("open", description="when Redis is down: allow or 503")
     require_origin: bool = Field(False, description="refuse calls without an allowed Origin (a speed bump)")
     max_body_bytes: int = Field(32 * 1024 * 1024, ge=1024)
+    header_timeout: float = Field(10.0, gt=0, description="seconds a client may take to send a request head")
+    body_timeout: float = Field(30.0, gt=0, description="seconds a request body may pause while it arrives")
     max_messages: int = Field(200, ge=1)
     max_message_chars: int = Field(32_000, ge=1)
     max_total_chars: int = Field(200_000, ge=1)
@@ -172,6 +174,8 @@ PROCESS_WIDE = frozenset(
         "drain_seconds",
         "max_streams",
         "max_body_bytes",
+        "header_timeout",
+        "body_timeout",
         "redis_url",
         "redis_failure",
         "api_keys",

@@ -8,6 +8,11 @@ from typing import Literal
 
 # Key-shaped words (sk-…, sk-ant-…, gsk_…, AIza…): providers sometimes quote the key they were sent.
 _KEYLIKE = re.compile(r"\b(?:sk|pk|rk|gsk|xai|key)[-_][A-Za-z0-9_\-]{6,}|\bAIza[0-9A-Za-z_\-]{20,}")
+# A key shown masked, as providers do when they refuse one: `sk-SENT**********fXYZ`.
+_MASKED = re.compile(r"[^\s\"']*\*{3,}[^\s\"']*")
+# Prefixes providers put on keys; what follows them is the secret part, quoted without them at times.
+_KEY_PREFIXES = ("sk-ant-api03-", "sk-ant-", "sk-proj-", "sk-", "gsk_", "xai-", "AIza")
+_FRAGMENT = 8  # a run of a key this long, anywhere in a message, takes its whole word out
 
 ErrorKind = Literal[
     "auth",  # the provider refused the gateway's credentials
@@ -106,9 +111,21 @@ def _clip(message: str | None, secrets: Iterable[str] = (), limit: int = 300) ->
         return None
     for secret in secrets:
         if secret:
-            message = message.replace(secret, "[redacted]")
+            message = _without_secret(message, secret)
+    message = _MASKED.sub("[redacted]", message)
     message = _KEYLIKE.sub("[redacted]", " ".join(message.split()))
     return message if len(message) <= limit else message[: limit - 1] + "…"
+
+
+def _without_secret(message: str, secret: str) -> str:
+    """`message` with `secret` taken out, whole or in part: without its prefix, or any run of it."""
+    message = message.replace(secret, "[redacted]")
+    core = next((secret[len(prefix) :] for prefix in _KEY_PREFIXES if secret.startswith(prefix)), secret)
+    runs = {core[start : start + _FRAGMENT] for start in range(len(core) - _FRAGMENT + 1)}
+    for run in runs:
+        if run in message:
+            message = re.sub(r"[^\s\"']*" + re.escape(run) + r"[^\s\"']*", "[redacted]", message)
+    return message
 
 
 def _suffix(detail: str | None) -> str:

@@ -1,6 +1,9 @@
-"""GATEWAY_MAX_BODY_BYTES, enforced while the body arrives: an oversized upload is never read whole."""
+"""The request body, bounded while it arrives: GATEWAY_MAX_BODY_BYTES (an oversized upload is never read
+whole) and GATEWAY_BODY_TIMEOUT (a body that stops arriving does not hold its connection forever)."""
 
 from __future__ import annotations
+
+import asyncio
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -9,9 +12,10 @@ from gateway.errors import GatewayError, bad_request
 
 
 class BodyLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout: float) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout = timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -22,13 +26,23 @@ class BodyLimit:
             await send_error(send, self._too_large(), scope["path"])
             return
         received = 0
+        complete = False
 
         async def counted() -> Message:
-            nonlocal received
-            message = await receive()
+            nonlocal received, complete
+            if complete:  # after the body only the disconnect is left to wait for, as long as it takes
+                return await receive()
+            try:
+                async with asyncio.timeout(self.timeout):
+                    message = await receive()
+            except TimeoutError:
+                raise bad_request(
+                    408, f"The request body did not arrive within {self.timeout:g} s."
+                ) from None
             received += len(message.get("body", b""))
             if received > self.max_bytes:  # chunked bodies declare no length up front
                 raise self._too_large()
+            complete = not message.get("more_body", False)
             return message
 
         await self.app(scope, counted, send)
