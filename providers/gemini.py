@@ -118,9 +118,5 @@ def create(options: ProviderOptions) -> GeminiProvider:
     if not account.api_key:
         also = "" if options.api_key_env else " (GOOGLE_API_KEY works too)"
         raise ConfigError(account.key_variable, f"not set{also}; the gemini provider needs it")
-    client = httpx.AsyncClient(
-        base_url=(account.base_url or DEFAULT_BASE_URL).rstrip("/"),
-        timeout=httpx.Timeout(options.read_timeout, connect=options.connect_timeout),
-        limits=httpx.Limits(max_connections=options.max_connections, max_keepalive_connections=100),
-    )
+    client = wire.http_client(account.base_url or DEFAULT_BASE_URL, options)
     return GeminiProvider(client, options.model or DEFAULT_MODEL, account.api_key, account.key_variable)

@@ -87,9 +87,5 @@ def to_ollama_messages(system: str | None, messages: tuple[Message, ...]) -> lis
 def create(options: ProviderOptions) -> OllamaProvider:
     host = read_account(options, (), "OLLAMA_HOST").base_url or DEFAULT_HOST
     host = host if "://" in host else f"http://{host}"
-    client = httpx.AsyncClient(
-        base_url=host.rstrip("/"),
-        timeout=httpx.Timeout(options.read_timeout, connect=options.connect_timeout),
-        limits=httpx.Limits(max_connections=options.max_connections, max_keepalive_connections=100),
-    )
+    client = wire.http_client(host, options)
     return OllamaProvider(client, options.model or DEFAULT_MODEL)

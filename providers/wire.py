@@ -11,21 +11,35 @@ import httpx
 import orjson
 
 from providers import errors
-from providers.base import Event, Finish
+from providers.base import Event, Finish, ProviderOptions
 from providers.errors import UpstreamError
 
 
+def http_client(base_url: str, options: ProviderOptions) -> httpx.AsyncClient:
+    """The client of an adapter that speaks plain HTTP: one per provider, pooled, no hidden pool cap."""
+    return httpx.AsyncClient(
+        base_url=base_url.rstrip("/"),
+        timeout=httpx.Timeout(options.read_timeout, connect=options.connect_timeout),
+        limits=httpx.Limits(max_connections=options.max_connections, max_keepalive_connections=100),
+    )
+
+
 async def sse_data_bytes(chunks: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:
-    """`sse_data` over raw body chunks: no text decoding of the stream, lines cut wherever chunks end.
+    """The `data` of each SSE event, over raw body chunks: no text decoding of the stream, lines cut
+    wherever chunks end.
 
     JSON parsers read UTF-8 bytes directly, so a character split across two chunks is never decoded
-    half; this is the hot path of every streamed reply.
+    half; this is the hot path of every streamed reply. A line that arrives in many chunks is gathered in
+    a bytearray (appending is amortized constant), not by re-concatenating bytes each time.
     """
-    pending = b""
+    pending = bytearray()
     data: list[bytes] = []
     async for chunk in chunks:
         pending += chunk
-        *lines, pending = pending.split(b"\n")
+        if b"\n" not in chunk:
+            continue
+        *lines, rest = bytes(pending).split(b"\n")
+        pending = bytearray(rest)
         for line in lines:
             if line.endswith(b"\r"):
                 line = line[:-1]
@@ -36,22 +50,25 @@ async def sse_data_bytes(chunks: AsyncIterator[bytes]) -> AsyncGenerator[bytes, 
             elif line.startswith(b"data:"):
                 data.append(line[6:] if line.startswith(b"data: ") else line[5:])
     if pending.startswith(b"data:"):
-        data.append(pending[6:] if pending.startswith(b"data: ") else pending[5:])
+        data.append(bytes(pending[6:] if pending.startswith(b"data: ") else pending[5:]))
     if data:  # a last event without its blank line
         yield b"\n".join(data)
 
 
 async def ndjson_bytes(chunks: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:
-    """One JSON document a line, lines cut wherever chunks end."""
-    pending = b""
+    """One JSON document a line, lines cut wherever chunks end (gathered as in `sse_data_bytes`)."""
+    pending = bytearray()
     async for chunk in chunks:
         pending += chunk
-        *lines, pending = pending.split(b"\n")
+        if b"\n" not in chunk:
+            continue
+        *lines, rest = bytes(pending).split(b"\n")
+        pending = bytearray(rest)
         for line in lines:
             if line.strip():
                 yield line
     if pending.strip():
-        yield pending
+        yield bytes(pending)
 
 
 async def events_from(

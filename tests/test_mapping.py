@@ -172,3 +172,9 @@ def test_circuit_breaker_opens_after_failures_and_lets_one_probe_through() -> No
     assert breaker.allows()
     breaker.succeeded()
     assert breaker.allows() and breaker.allows()  # closed
+
+
+def test_a_long_line_in_many_small_chunks_is_read_whole() -> None:
+    """A provider that streams one long event in tiny pieces (each piece is appended, not re-joined)."""
+    body = b'data: {"text": "' + b"x" * 1_000_000 + b'"}\n\n'
+    assert aio.run(_sse([body[i : i + 10] for i in range(0, len(body), 10)])) == [body[6:-2]]
