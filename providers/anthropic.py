@@ -163,7 +163,7 @@ def create(options: ProviderOptions) -> AnthropicProvider:
         base_url=account.base_url,
         max_retries=0,  # the SDK would retry silently; retries belong to the gateway
         timeout=sdk_client.timeout(options),
-        http_client=anthropic.DefaultAsyncHttpxClient(limits=sdk_client.pool_limits(options)),
+        http_client=sdk_client.http_client(anthropic.DefaultAioHttpClient, options),
     )
     return AnthropicProvider(client, options.model or DEFAULT_MODEL, key_variable=account.key_variable)
 

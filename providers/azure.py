@@ -37,6 +37,6 @@ def create(options: ProviderOptions) -> OpenAIProvider:
         api_version=settings.api_version,
         max_retries=0,  # retries belong to the gateway
         timeout=sdk_client.timeout(options),
-        http_client=openai.DefaultAsyncHttpxClient(limits=sdk_client.pool_limits(options)),
+        http_client=sdk_client.http_client(openai.DefaultAioHttpClient, options),
     )
     return OpenAIProvider(client, deployment, name="azure", key_variable=account.key_variable)

@@ -147,7 +147,7 @@ def _client(api_key: str, base_url: str | None, options: ProviderOptions) -> ope
         base_url=base_url,
         max_retries=0,  # the SDK would retry silently; retries belong to the gateway
         timeout=sdk_client.timeout(options),
-        http_client=openai.DefaultAsyncHttpxClient(limits=sdk_client.pool_limits(options)),
+        http_client=sdk_client.http_client(openai.DefaultAioHttpClient, options),
     )
 
 
