@@ -202,34 +202,67 @@ def upstream_pid(port: int) -> int:
     return UPSTREAM_PIDS[port]
 
 
-async def hold_streams(port: int, path: str, body: str, count: int, pid: int) -> tuple[int, float]:
-    """Open `count` slow streams at once; return the errors and the server's memory per open stream."""
+@dataclass
+class Held:
+    """Many slow streams open at once on one worker."""
+
+    count: int
+    errors: int
+    per_stream_kb: float
+    cpu_ms_per_stream: float
+    first_p50: float
+    first_p99: float
+    health_p50: float
+    health_max: float
+
+
+async def hold_streams(port: int, path: str, body: str, count: int, pid: int) -> Held:
+    """Open `count` slow streams at once; watch memory, and how long `/healthz` takes meanwhile."""
     before = memory_kb(pid, "VmRSS")
+    cpu_before = cpu_seconds(pid)
     peak = before
     done = 0
+    health: list[float] = []
 
     async def watch() -> None:
         nonlocal peak
         while done < count:
             peak = max(peak, memory_kb(pid, "VmRSS"))
+            started = time.perf_counter()
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"GET /healthz HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
+            await reader.read()
+            writer.close()
+            health.append(time.perf_counter() - started)
             await asyncio.sleep(0.2)
 
-    async def stream() -> bool:
+    async def stream() -> tuple[float, bool]:
         nonlocal done
         try:
-            return (await one_stream(port, path, body))[2]
+            first, _, ok = await one_stream(port, path, body)
+            return first, ok
         except OSError:
-            return False
+            return 0.0, False
         finally:
             done += 1
 
     watcher = asyncio.ensure_future(watch())
     results = await asyncio.gather(*(stream() for _ in range(count)))
     watcher.cancel()
-    return results.count(False), (peak - before) / count
+    firsts = [first for first, ok in results if ok]
+    return Held(
+        count,
+        [ok for _, ok in results].count(False),
+        (peak - before) / count,
+        (cpu_seconds(pid) - cpu_before) / count * 1000,
+        percentile(firsts, 0.5),
+        percentile(firsts, 0.99),
+        percentile(health, 0.5),
+        max(health, default=0.0),
+    )
 
 
-def concurrency(args: argparse.Namespace) -> tuple[int, int, float]:
+def concurrency(args: argparse.Namespace) -> Held:
     slow_port = free_port()
     upstream = start(
         [
@@ -253,17 +286,123 @@ def concurrency(args: argparse.Namespace) -> tuple[int, int, float]:
             **gateway_env(),
             "GATEWAY_PROVIDER": "openai",
             "OPENAI_BASE_URL": f"http://127.0.0.1:{slow_port}/v1",
+            "GATEWAY_MAX_STREAMS": str(args.concurrent),
         },
         port,
     )
     try:
-        errors, per_stream_kb = asyncio.run(
-            hold_streams(port, "/chat", DEEP_CHAT_BODY, args.concurrent, gateway.pid)
-        )
-        return args.concurrent, errors, per_stream_kb
+        return asyncio.run(hold_streams(port, "/chat", DEEP_CHAT_BODY, args.concurrent, gateway.pid))
     finally:
         stop(gateway)
         stop(upstream)
+
+
+@dataclass
+class OpenLoop:
+    """A constant rate offered for a while, whatever the replies take (Bifrost's published test)."""
+
+    offered: float
+    seconds: int
+    achieved: float
+    success: float
+    p50: float
+    p99: float
+    peak_rss_mb: float
+
+
+def open_loop(args: argparse.Namespace) -> OpenLoop:
+    """`hey` holds the rate: each of its workers sends at a fixed pace, enough workers that a slow reply
+    never holds the next request back (rate x latency in flight, doubled)."""
+    if shutil.which("hey") is None:
+        sys.exit("bench: hey is missing; install Debian's hey package (make test installs it)")
+    upstream_port, port = free_port(), free_port()
+    upstream = start(
+        [
+            sys.executable,
+            "-m",
+            "bench.upstream",
+            "--port",
+            str(upstream_port),
+            "--latency",
+            str(args.latency),
+        ],
+        {},
+        upstream_port,
+    )
+    workers = max(1, int(args.rate * args.latency * 2))
+    gateway = start(
+        [sys.executable, "-m", "gateway", "--port", str(port)],
+        {
+            **gateway_env(),
+            "GATEWAY_PROVIDER": "openai",
+            "OPENAI_BASE_URL": f"http://127.0.0.1:{upstream_port}/v1",
+            "GATEWAY_MODEL": "bench",  # the model the request names
+            "GATEWAY_WORKERS": "2",
+            "GATEWAY_MAX_STREAMS": str(workers),
+        },
+        port,
+    )
+    peak = 0.0
+    try:
+        asyncio.run(latencies(port, Target("warm", "/chat", DEEP_CHAT_BODY), 4))
+        load = subprocess.Popen(
+            [
+                "hey",
+                "-z",
+                f"{args.open_seconds}s",
+                "-c",
+                str(workers),
+                "-q",
+                f"{args.rate / workers:.4f}",
+                "-m",
+                "POST",
+                "-T",
+                "application/json",
+                "-d",
+                json.dumps({"model": "bench", "messages": [{"role": "user", "content": "Tell me"}]}),
+                f"http://127.0.0.1:{port}/v1/chat/completions",
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        while load.poll() is None:
+            peak = max(peak, tree_rss_mb(gateway.pid))
+            time.sleep(0.5)
+        output = load.communicate()[0]
+    finally:
+        stop(gateway)
+        stop(upstream)
+    total = float(re.search(r"Requests/sec:\s+([\d.]+)", output)[1])  # type: ignore[index]
+    ok = re.search(r"\[200\]\s+(\d+) responses", output)
+    answered = sum(int(n) for n in re.findall(r"\[\d+\]\s+(\d+) responses", output))
+    failed = sum(
+        int(n) for n in re.findall(r"\]\s+(\d+)\s*$", output.split("Error distribution:", 1)[-1], re.M)
+    )
+    sent = answered + (failed if "Error distribution:" in output else 0)
+
+    def quantile(share: str) -> float:
+        match = re.search(rf"{share}% in ([\d.]+) secs", output)
+        return float(match[1]) if match else 0.0
+
+    return OpenLoop(
+        args.rate,
+        args.open_seconds,
+        total,
+        (int(ok[1]) if ok else 0) / max(1, sent),
+        quantile("50"),
+        quantile("99"),
+        peak,
+    )
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and its children (the supervisor and its workers)."""
+    total = memory_kb(pid, "VmRSS")
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        for child in children.read_text().split():
+            total += memory_kb(int(child), "VmRSS")
+    return total / 1024
 
 
 def gateway_env() -> dict[str, str]:
@@ -329,7 +468,9 @@ def targets() -> list[Target]:
     ]
 
 
-def report(results: list[Result], args: argparse.Namespace, held: tuple[int, int, float] | None) -> str:
+def report(
+    results: list[Result], args: argparse.Namespace, held: Held | None, steady: OpenLoop | None
+) -> str:
     by_name = {result.name: result for result in results}
     relay, seed, direct = (
         by_name["raw byte relay (floor)"],
@@ -354,11 +495,27 @@ def report(results: list[Result], args: argparse.Namespace, held: tuple[int, int
             f"| {r.cpu_ms_per_stream:.2f} | {r.peak_rss_mb:.0f} | {r.errors} |"
         )
     if held:
-        count, errors, per_stream_kb = held
         lines += [
             "",
-            f"{count} concurrent slow streams (20 deltas, {args.slow_delay} s apart) on one gateway "
-            f"worker: {errors} errors, {per_stream_kb:.1f} KiB of resident memory per open stream.",
+            f"{held.count} concurrent slow streams (20 deltas, {args.slow_delay} s apart) on one gateway "
+            f"worker: {held.errors} errors, {held.per_stream_kb:.1f} KiB of resident memory per open stream, "
+            f"{held.cpu_ms_per_stream:.1f} ms of CPU per stream, first delta p50 / p99 "
+            f"{held.first_p50 * 1000:.0f} / {held.first_p99 * 1000:.0f} ms, `/healthz` meanwhile p50 / max "
+            f"{held.health_p50 * 1000:.0f} / {held.health_max * 1000:.0f} ms.",
+        ]
+    if steady:
+        lines += [
+            "",
+            f"Open loop, Bifrost's published 2-vCPU test: {steady.offered:.0f} requests/s offered for "
+            f"{steady.seconds} s to `/v1/chat/completions` (not streamed), a provider answering after "
+            f"{args.latency} s, `GATEWAY_WORKERS=2`:",
+            "",
+            "| gateway | requests/s | success | p50 / p99 latency (s) | peak memory (MB) |",
+            "| --- | --- | --- | --- | --- |",
+            f"| this gateway, this machine | {steady.achieved:.0f} | {steady.success * 100:.1f}% "
+            f"| {steady.p50:.2f} / {steady.p99:.2f} | {steady.peak_rss_mb:.0f} |",
+            "| Bifrost (published) | 424 | 100% | - / 1.68 | 120 |",
+            "| LiteLLM (published) | 44.8 | - | - | - |",
         ]
     return "\n".join(lines)
 
@@ -374,11 +531,17 @@ def main() -> None:
         "--concurrent", type=int, default=5000, help="slow streams held open at once; 0: skip"
     )
     parser.add_argument("--slow-delay", type=float, default=0.5, help="seconds between slow deltas")
+    parser.add_argument("--rate", type=float, default=500, help="open loop: requests a second offered")
+    parser.add_argument(
+        "--latency", type=float, default=1.5, help="open loop: the provider's seconds to answer"
+    )
+    parser.add_argument("--open-seconds", type=int, default=60, help="open loop: seconds of load; 0: skip")
     parser.add_argument("--only", help="measure only targets whose name contains this (and the baselines)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "latest.md")
     args = parser.parse_args()
     if args.smoke:
         args.duration, args.samples, args.concurrent, args.connections, args.slow_delay = 1, 5, 20, 4, 0.05
+        args.rate, args.latency, args.open_seconds = 20, 0.2, 2
     if shutil.which("wrk") is None:
         sys.exit("bench: wrk is missing; install Debian's wrk package (make test installs it)")
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -401,7 +564,8 @@ def main() -> None:
     finally:
         stop(upstream)
     held = concurrency(args) if args.concurrent else None
-    table = report(results, args, held)
+    steady = open_loop(args) if args.open_seconds else None
+    table = report(results, args, held, steady)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(table + "\n")
     print(table)

@@ -1,7 +1,7 @@
 """A fast fake provider for benchmarks: OpenAI and Anthropic streaming, N deltas, optional delay.
 
 Raw asyncio (uvloop when present) with prebuilt frames, so the upstream is never the bottleneck.
-Run: python -m bench.upstream --port 9100 --deltas 20 --delay 0
+Run: python -m bench.upstream --port 9100 --deltas 20 --delay 0 [--latency 1.5]
 """
 
 from __future__ import annotations
@@ -98,9 +98,10 @@ HEAD = (
 
 
 class Upstream(asyncio.Protocol):
-    def __init__(self, frames: dict[str, list[bytes]], delay: float) -> None:
+    def __init__(self, frames: dict[str, list[bytes]], delay: float, latency: float) -> None:
         self.frames = frames
         self.delay = delay
+        self.latency = latency
         self.buffer = b""
         self.transport: asyncio.Transport | None = None
         self.busy = False
@@ -134,6 +135,10 @@ class Upstream(asyncio.Protocol):
 
     async def _reply(self, frames: list[bytes], close: bool) -> None:
         assert self.transport is not None
+        if self.latency:  # a provider that thinks before it answers
+            await asyncio.sleep(self.latency)
+            if self.transport.is_closing():
+                return
         if self.delay:
             self.transport.write(HEAD)
             for frame in frames:
@@ -151,10 +156,12 @@ class Upstream(asyncio.Protocol):
         self._next()
 
 
-async def serve(port: int, deltas: int, delay: float) -> None:
+async def serve(port: int, deltas: int, delay: float, latency: float) -> None:
     frames = {"openai": _openai_frames(deltas), "anthropic": _anthropic_frames(deltas)}
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: Upstream(frames, delay), "127.0.0.1", port, backlog=4096)
+    server = await loop.create_server(
+        lambda: Upstream(frames, delay, latency), "127.0.0.1", port, backlog=4096
+    )
     async with server:
         await server.serve_forever()
 
@@ -164,13 +171,14 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--deltas", type=int, default=20)
     parser.add_argument("--delay", type=float, default=0.0, help="seconds between deltas")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds before the reply starts")
     args = parser.parse_args()
     try:
         import uvloop
 
-        uvloop.run(serve(args.port, args.deltas, args.delay))
+        uvloop.run(serve(args.port, args.deltas, args.delay, args.latency))
     except ImportError:
-        asyncio.run(serve(args.port, args.deltas, args.delay))
+        asyncio.run(serve(args.port, args.deltas, args.delay, args.latency))
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ declare -A PACKAGES=(
   [nginx]=nginx        # the deployment tests run the repository's nginx.conf
   [redis-server]=redis-server  # replicas share rate limits through a real Redis
   [wrk]=wrk            # the benchmark's load generator (its smoke run is a test)
+  [hey]=hey            # the benchmark's constant-rate (open loop) load generator
 )
 
 missing=()

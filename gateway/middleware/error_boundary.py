@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 
 from starlette.requests import ClientDisconnect
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.dialects import send_error
 from gateway.errors import INTERNAL, GatewayError
@@ -28,25 +28,20 @@ class ErrorBoundary:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def watched(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
+        # The request log, outside, notes the status when the response starts: no send wrapper of our own
+        # on every frame of every stream just to know whether it has.
+        record = record_of(scope)
         try:
-            await self.app(scope, receive, watched)
+            await self.app(scope, receive, send)
         except ClientDisconnect:  # the client gave up on its own upload: not the server's failure
-            record = record_of(scope)
             if record is not None:
                 record.status = 499  # nginx's word for it: the client closed the request
         except GatewayError as exc:  # raised by a middleware inside this one (the body limit)
-            if started:
+            if record is None or record.status:
                 raise
             await send_error(send, exc, scope["path"])
         except Exception:
-            if started:
+            if record is None or record.status:
                 raise
             log.exception("unhandled error on %s %s", scope.get("method"), scope["path"])
             await send_error(send, INTERNAL, scope["path"])
