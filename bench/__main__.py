@@ -528,7 +528,7 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10, help="seconds of load per target")
     parser.add_argument("--samples", type=int, default=200, help="sequential streams for time to first delta")
     parser.add_argument(
-        "--concurrent", type=int, default=5000, help="slow streams held open at once; 0: skip"
+        "--concurrent", type=int, default=1000, help="slow streams held open at once; 0: skip"
     )
     parser.add_argument("--slow-delay", type=float, default=0.5, help="seconds between slow deltas")
     parser.add_argument("--rate", type=float, default=500, help="open loop: requests a second offered")
