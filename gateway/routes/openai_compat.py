@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, Response
 
-from gateway.dialects.openai import CompletionRequest, OpenAIChunks, read_json
+from gateway.dialects.openai import OpenAIChunks, read_json
 from gateway.pipeline.chat_input import ChatInput
 from gateway.pipeline.policy import Policy
 from gateway.profile import DEFAULT
@@ -21,15 +21,7 @@ from gateway.routes.reply import ReplyResponse
 
 router = APIRouter()
 
-_BODY_DOC = {
-    "requestBody": {
-        "required": True,
-        "content": {"application/json": {"schema": CompletionRequest.model_json_schema()}},
-    }
-}
 
-
-@router.post("/v1/chat/completions", response_model=None, openapi_extra=_BODY_DOC)
 async def chat_completions(request: Request) -> Response:
     service = service_of(request)
     # The request's `model` may choose the profile, so the body is read before the pipeline admits it.
@@ -46,6 +38,10 @@ async def chat_completions(request: Request) -> Response:
     include_usage = body.stream_options is not None and body.stream_options.include_usage
     fmt = OpenAIChunks(turn.request.model or profile.policy.model, include_usage)
     return ReplyResponse(turn.events, fmt, stream=body.stream, keepalive=profile.settings.keepalive_seconds)
+
+
+# A plain Starlette route, as Deep Chat's doors are (see routes/chat.py).
+router.add_route("/v1/chat/completions", chat_completions, methods=["POST"])
 
 
 @router.get("/v1/models", response_model=None)
