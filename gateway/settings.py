@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from gateway import redis_url
 from providers import REGISTRY
 
 ENV_PREFIX = "GATEWAY_"
@@ -64,7 +65,11 @@ class Settings(BaseSettings):
     jwt_secret: SecretStr | None = Field(None, description="HMAC secret of the JWTs a site's backend mints")
     requests_per_minute: int = Field(20, ge=0, description="per visitor; 0 turns the limit off")
     tokens_per_day: int = Field(200_000, ge=0, description="provider tokens per visitor a day; 0: off")
-    redis_url: str | None = Field(None, validation_alias="REDIS_URL", description="shared limit counters")
+    redis_url: str | None = Field(
+        None,
+        validation_alias="REDIS_URL",
+        description="one Redis, a Sentinel set or a Cluster, shared by replicas",
+    )
     redis_failure: Literal["open", "closed"] = Field("open", description="when Redis is down: allow or 503")
     require_origin: bool = Field(False, description="refuse calls without an allowed Origin (a speed bump)")
     max_body_bytes: int = Field(32 * 1024 * 1024, ge=1024)
@@ -96,6 +101,11 @@ class Settings(BaseSettings):
     )
     max_conversations: int = Field(10_000, ge=1, description="conversations kept in process (no Redis)")
     history_page_size: int = Field(20, ge=1, le=1000, description="messages per loadHistory page")
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        return redis_url.check(value) if value else value
 
     @field_validator("api_key_env", "base_url_env")
     @classmethod

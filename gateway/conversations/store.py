@@ -12,7 +12,10 @@ from typing import Protocol
 
 import orjson
 import redis.asyncio as redis
-from redis.exceptions import RedisError
+from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import RedisClusterException, RedisError
+
+from gateway import redis_url
 
 Turn = dict[str, str]
 
@@ -65,18 +68,19 @@ class MemoryStore:
 class RedisStore:
     """One Redis string per conversation (JSON), expiring `ttl` seconds after its last turn."""
 
-    def __init__(self, client: redis.Redis, prefix: str = "deepchat:conversation:") -> None:
+    def __init__(self, client: redis.Redis | RedisCluster, prefix: str = "deepchat:conversation:") -> None:
         self._client = client
         self._prefix = prefix
 
     @classmethod
     def from_url(cls, url: str) -> RedisStore:
-        return cls(redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2))
+        """One Redis, a Sentinel set or a Cluster (see `gateway.redis_url`)."""
+        return cls(redis_url.client(url))
 
     async def load(self, key: str) -> list[Turn]:
         try:
             raw = await self._client.get(self._prefix + key)
-        except (RedisError, OSError) as exc:
+        except (RedisError, RedisClusterException, OSError) as exc:
             raise StoreUnavailable(str(exc)) from exc
         if raw is None:
             return []
@@ -86,13 +90,13 @@ class RedisStore:
     async def save(self, key: str, turns: list[Turn], ttl: int) -> None:
         try:
             await self._client.set(self._prefix + key, orjson.dumps(turns), ex=ttl)
-        except (RedisError, OSError) as exc:
+        except (RedisError, RedisClusterException, OSError) as exc:
             raise StoreUnavailable(str(exc)) from exc
 
     async def delete(self, key: str) -> None:
         try:
             await self._client.delete(self._prefix + key)
-        except (RedisError, OSError) as exc:
+        except (RedisError, RedisClusterException, OSError) as exc:
             raise StoreUnavailable(str(exc)) from exc
 
     async def aclose(self) -> None:

@@ -20,6 +20,7 @@ from limits.errors import StorageError
 from limits.storage import storage_from_string
 
 from gateway.errors import rate_limited, unavailable
+from gateway.redis_url import limits_uri
 
 log = logging.getLogger("gateway.ratelimit")
 
@@ -27,7 +28,7 @@ log = logging.getLogger("gateway.ratelimit")
 def make_storage(redis_url: str | None) -> Storage:
     if not redis_url:
         return MemoryStorage()
-    uri = redis_url if redis_url.startswith("async+") else "async+" + redis_url
+    uri = limits_uri(redis_url)
     storage: Storage = storage_from_string(uri, implementation="redispy", wrap_exceptions=True)  # type: ignore[assignment]
     return storage
 

@@ -1,0 +1,66 @@
+"""`REDIS_URL`: one Redis, a Sentinel set, or a Cluster, for the rate limiter and the conversation store.
+
+- `redis://[:password@]host:port[/db]` (or `rediss://` for TLS): one server.
+- `redis+sentinel://[:password@]host:port[,host:port...]/service_name[/db]`: the master Sentinel names.
+- `redis+cluster://[:password@]host:port[,host:port...]`: a Redis Cluster, found from any of its nodes.
+
+These are the forms the `limits` library takes (with `async+` in front); the conversation store builds the
+matching redis-py client from the same URL.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import unquote, urlsplit
+
+import redis.asyncio as redis
+from redis.asyncio.cluster import ClusterNode, RedisCluster
+from redis.asyncio.sentinel import Sentinel
+
+SCHEMES = ("redis", "rediss", "redis+sentinel", "redis+cluster")
+TIMEOUT = 2.0  # seconds to connect, and for each command: a Redis that hangs must not hang requests
+
+
+def check(url: str) -> str:
+    """The URL if its form is one of the three; ValueError naming them otherwise."""
+    parts = urlsplit(url)
+    if parts.scheme not in SCHEMES or not parts.netloc:
+        raise ValueError(
+            "use redis://host:port/db (rediss:// for TLS), redis+sentinel://host:port,host:port/service "
+            "or redis+cluster://host:port,host:port"
+        )
+    if parts.scheme == "redis+sentinel" and not parts.path.strip("/"):
+        raise ValueError("a Sentinel URL names its service: redis+sentinel://host:port/service_name")
+    return url
+
+
+def limits_uri(url: str) -> str:
+    return url if url.startswith("async+") else "async+" + url
+
+
+def client(url: str) -> redis.Redis | RedisCluster:
+    parts = urlsplit(url)
+    if parts.scheme in ("redis", "rediss"):
+        return redis.Redis.from_url(url, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT)
+    password = unquote(parts.password) if parts.password else None
+    nodes = [_host_port(node) for node in parts.netloc.rpartition("@")[2].split(",")]
+    if parts.scheme == "redis+cluster":
+        return RedisCluster(
+            startup_nodes=[ClusterNode(host, port) for host, port in nodes],
+            password=password,
+            socket_timeout=TIMEOUT,
+            socket_connect_timeout=TIMEOUT,
+        )
+    service, _, db = parts.path.strip("/").partition("/")
+    sentinel = Sentinel(  # type: ignore[no-untyped-call]
+        nodes,
+        sentinel_kwargs={"password": password, "socket_timeout": TIMEOUT},
+        password=password,
+        socket_timeout=TIMEOUT,
+    )
+    master: redis.Redis = sentinel.master_for(service, db=int(db or 0))
+    return master
+
+
+def _host_port(node: str) -> tuple[str, int]:
+    host, _, port = node.rpartition(":")
+    return (host or node), int(port or 6379) if host else 6379

@@ -1,0 +1,75 @@
+"""REDIS_URL naming a real three-master Redis Cluster: two gateways share limits and conversations on it."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.conftest import openai_env
+from tests.fakes.openai_upstream import FakeOpenAI
+from tests.gateway_process import GatewayProcess, start_gateway
+from tests.security.redis_cluster import RedisCluster
+from tests.sse import chat_body
+
+
+@pytest.fixture
+def cluster() -> Iterator[RedisCluster]:
+    started = RedisCluster().start()
+    yield started
+    started.stop()
+
+
+@pytest.fixture
+def processes() -> Iterator[list[GatewayProcess]]:
+    started: list[GatewayProcess] = []
+    yield started
+    for process in started:
+        process.stop()
+
+
+def ask(gateway: GatewayProcess, text: str = "hi", **headers: str) -> httpx.Response:
+    return httpx.post(gateway.url + "/chat", json=chat_body(text), headers=headers, timeout=10)
+
+
+def test_two_gateways_share_one_limit_and_conversations_on_a_cluster(
+    cluster: RedisCluster, processes: list[GatewayProcess], fake_openai: FakeOpenAI
+) -> None:
+    env = openai_env(
+        fake_openai, REDIS_URL=cluster.url, GATEWAY_REQUESTS_PER_MINUTE="5", GATEWAY_CONVERSATIONS="true"
+    )
+    replicas = [start_gateway(env), start_gateway(env)]
+    processes.extend(replicas)
+    answers = [ask(replicas[i % 2], f"visitor {i}") for i in range(7)]
+    assert [answer.status_code for answer in answers] == [200] * 5 + [429, 429]
+    # Conversations too: what one replica stored, the other continues (their keys spread over the nodes).
+    # A fresh client address keeps this part clear of the limit above.
+    conversation = secrets.token_urlsafe(18)
+    forwarded = {"x-forwarded-for": "192.0.2.10", "x-conversation-id": conversation}
+    assert ask(replicas[0], "I live in Porto.", **forwarded).status_code == 200
+    assert ask(replicas[1], "Where do I live?", **forwarded).status_code == 200
+    sent = [message["content"] for message in fake_openai.last.json()["messages"]]
+    assert sent[0] == "I live in Porto."
+
+
+def test_a_stopped_node_fails_open_or_closed_as_configured(
+    cluster: RedisCluster, processes: list[GatewayProcess], fake_openai: FakeOpenAI
+) -> None:
+    env = openai_env(fake_openai, REDIS_URL=cluster.url, GATEWAY_REQUESTS_PER_MINUTE="100")
+    open_gateway = start_gateway(env)
+    closed_gateway = start_gateway({**env, "GATEWAY_REDIS_FAILURE": "closed"})
+    processes.extend([open_gateway, closed_gateway])
+    assert ask(open_gateway).status_code == ask(closed_gateway).status_code == 200
+    cluster.stop_node(0)
+    # Failing open serves every visitor and logs it; failing closed refuses, with 503 and a message, the
+    # requests the cluster cannot count while a third of its slots has no master.
+    visitors = [{"x-forwarded-for": f"198.51.100.{n}"} for n in range(1, 11)]
+    open_answers = [ask(open_gateway, **visitor) for visitor in visitors]
+    closed_answers = [ask(closed_gateway, **visitor) for visitor in visitors]
+    assert [answer.status_code for answer in open_answers] == [200] * len(visitors)
+    assert "rate limit storage unavailable, letting the request through" in open_gateway.log()
+    refused = [answer for answer in closed_answers if answer.status_code != 200]
+    assert refused and {answer.status_code for answer in refused} == {503}
+    assert refused[0].json() == {"error": "Rate limiting is unavailable right now; try again shortly."}
