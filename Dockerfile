@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # The Deep Chat gateway: a small, non-root image configured only through environment variables.
 
 # 1. The deep-chat widget bundle for the demo page, from npm.
@@ -11,6 +10,8 @@ RUN npm ci --no-audit --no-fund --loglevel=error
 FROM python:3.11-slim AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/venv
+# A directory of its own: from `/`, setuptools' package discovery would walk the whole filesystem.
+WORKDIR /build
 COPY pyproject.toml README.md ./
 COPY gateway ./gateway
 COPY providers ./providers

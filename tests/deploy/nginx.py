@@ -21,7 +21,7 @@ import pytest
 from tests.gateway_process import ROOT, free_port
 
 CONFIG = ROOT / "config" / "nginx.conf"
-UPSTREAM_LINE = "        server gateway:8000 max_fails=1 fail_timeout=5s;\n"
+UPSTREAM_LINE = "        server gateway:8000 max_fails=1 fail_timeout=5s resolve;\n"
 
 
 def nginx_binary() -> str:
@@ -54,8 +54,10 @@ def start_nginx(upstreams: list[str], *, read_timeout: str | None = None) -> Ngi
     assert UPSTREAM_LINE in config and "listen 8080;" in config, "config/nginx.conf changed shape"
     port = free_port()
     directory = Path(tempfile.mkdtemp(prefix="nginx-"))
+    # Fixed addresses on loopback: no name to resolve again (and Debian's nginx has no `resolve`).
     servers = "".join(
-        UPSTREAM_LINE.replace("gateway:8000", upstream.removeprefix("http://")) for upstream in upstreams
+        UPSTREAM_LINE.replace("gateway:8000", upstream.removeprefix("http://")).replace(" resolve;", ";")
+        for upstream in upstreams
     )
     config = config.replace(UPSTREAM_LINE, servers).replace("listen 8080;", f"listen 127.0.0.1:{port};")
     config = config.replace("access_log /dev/stdout;", f"access_log {directory}/access.log;")

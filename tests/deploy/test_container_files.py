@@ -7,6 +7,7 @@ from typing import Any
 
 import yaml
 
+from gateway.settings import Settings
 from tests.deploy.nginx import CONFIG
 from tests.gateway_process import ROOT
 
@@ -37,10 +38,10 @@ def test_gateway_can_be_scaled_behind_nginx() -> None:
     assert "./config/nginx.conf:/etc/nginx/nginx.conf:ro" in services["nginx"]["volumes"]
 
 
-def test_secrets_come_from_the_environment_never_from_files() -> None:
-    environment = compose()["services"]["gateway"]["environment"]
-    for variable in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY"):
-        assert environment[variable] == "${" + variable + ":-}"
+def test_every_setting_reaches_the_gateway_from_the_env_file_and_no_secret_is_baked_in() -> None:
+    gateway = compose()["services"]["gateway"]
+    assert gateway["env_file"] == ["${GATEWAY_ENV_FILE:-.env}"]  # the whole file, not a fixed list
+    assert not any("KEY" in variable or "SECRET" in variable for variable in gateway["environment"])
     assert not re.search(r"(?im)^\s*ENV\s+.*(KEY|SECRET|TOKEN)", DOCKERFILE)
     assert not re.search(
         r"(?i)(api_key|secret)",
@@ -48,16 +49,26 @@ def test_secrets_come_from_the_environment_never_from_files() -> None:
     )
 
 
-def test_only_nginx_is_a_trusted_proxy() -> None:
+def test_only_the_stacks_private_network_is_a_trusted_proxy_and_no_subnet_is_fixed() -> None:
     services = compose()["services"]
-    nginx_address = services["nginx"]["networks"]["internal"]["ipv4_address"]
-    assert services["gateway"]["environment"]["GATEWAY_TRUSTED_PROXIES"] == nginx_address
+    trusted = services["gateway"]["environment"]["GATEWAY_TRUSTED_PROXIES"]
+    assert trusted == "${GATEWAY_TRUSTED_PROXIES:-10.0.0.0/8,172.16.0.0/12,192.168.0.0/16}"
+    assert "ports" not in services["gateway"]  # nothing but the stack reaches it, so that trust holds
+    assert compose()["networks"]["internal"] == {}  # a fixed subnet clashed with a second stack
+    assert "ipv4_address" not in str(services["nginx"])
 
 
 def test_graceful_stop_outlasts_the_drain_time() -> None:
     gateway = compose()["services"]["gateway"]
-    drain = int(re.search(r"\d+", gateway["environment"]["GATEWAY_DRAIN_SECONDS"])[0])  # type: ignore[index]
-    assert int(gateway["stop_grace_period"].rstrip("s")) > drain
+    grace = re.fullmatch(r"\$\{GATEWAY_STOP_GRACE_PERIOD:-(\d+)s\}", gateway["stop_grace_period"])
+    assert grace is not None
+    assert int(grace[1]) > Settings().drain_seconds
+
+
+def test_new_replicas_are_found_without_restarting_nginx() -> None:
+    assert "resolver 127.0.0.11 valid=5s" in NGINX  # Docker's DNS, asked again every 5 s
+    assert re.search(r"server gateway:8000 [^;]*resolve;", NGINX)
+    assert "zone gateway" in NGINX
 
 
 def test_dockerfile_is_multi_stage_non_root_and_health_checked() -> None:
