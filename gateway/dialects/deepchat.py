@@ -7,13 +7,12 @@ every other role (`ai`, and custom roles, which the widget draws as bot bubbles)
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
-from gateway.dialects.json_body import check_items, empty_body
-from gateway.errors import GatewayError, bad_request, describe_validation
+from gateway.dialects import json_body
+from gateway.errors import GatewayError
 from gateway.pipeline.chat_input import Attachment, ChatInput, InputMessage, PageOptions
 from providers.base import Event, Finish, TextDelta, Usage
 
@@ -46,17 +45,7 @@ class DeepChatBody(BaseModel):
 
 
 def read_json(raw: bytes, max_items: int) -> ChatInput:
-    if not raw.strip():
-        raise empty_body()
-    check_items(raw, max_items)
-    try:
-        body = DeepChatBody.model_validate_json(raw)
-    except ValidationError as exc:
-        errors: list[Any] = exc.errors(include_url=False)
-        if any(error["type"] == "json_invalid" for error in errors):
-            raise bad_request(400, f"The request body is not valid JSON: {errors[0]['msg']}.") from None
-        raise bad_request(422, describe_validation(errors)) from None
-    return chat_input(body)
+    return chat_input(json_body.parse(raw, DeepChatBody, max_items))
 
 
 def chat_input(body: DeepChatBody, uploads: tuple[Attachment, ...] = ()) -> ChatInput:

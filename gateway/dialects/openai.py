@@ -7,10 +7,10 @@ import uuid
 from typing import Any, Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from gateway.dialects.json_body import check_items, empty_body
-from gateway.errors import GatewayError, bad_request, describe_validation
+from gateway.dialects import json_body
+from gateway.errors import GatewayError, bad_request
 from gateway.pipeline.chat_input import Attachment, ChatInput, InputMessage, PageOptions
 from providers.base import Event, Finish, TextDelta, Usage
 
@@ -75,16 +75,7 @@ class CompletionRequest(BaseModel):
 
 def read_json(raw: bytes, max_items: int) -> tuple[CompletionRequest, ChatInput]:
     """The request as sent, and the pipeline's input; OpenAI's roles map to the gateway's own."""
-    if not raw.strip():
-        raise empty_body()
-    check_items(raw, max_items)
-    try:
-        body = CompletionRequest.model_validate_json(raw)
-    except ValidationError as exc:
-        problems = exc.errors(include_url=False)
-        if any(problem["type"] == "json_invalid" for problem in problems):
-            raise bad_request(400, "The request body is not valid JSON.") from None
-        raise bad_request(400, describe_validation(problems)) from None
+    body = json_body.parse(raw, CompletionRequest, max_items)
     messages = tuple(_message(message) for message in body.messages)
     options = PageOptions(
         model=body.model,
