@@ -17,7 +17,7 @@ import secrets
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field, replace
 
-from gateway.conversations.store import ConversationStore, StoreUnavailable, Turn
+from gateway.conversations.store import ConversationStore, StoredMessage, StoreUnavailable
 from gateway.errors import bad_request, unavailable
 from providers.base import ChatRequest, Event, Message, TextDelta, TextPart
 
@@ -52,9 +52,9 @@ def new_id() -> str:
 class Conversation:
     key: str
     id: str
-    turns: list[Turn]
+    turns: list[StoredMessage]
     made_here: bool  # the gateway chose the id: the response hands it to the browser as a cookie
-    sent: list[Turn] = field(default_factory=list)  # the turns the provider receives this time
+    sent: list[StoredMessage] = field(default_factory=list)  # the turns the provider receives this time
 
 
 class Conversations:
@@ -72,7 +72,7 @@ class Conversations:
     async def open(self, key: str, conversation_id: str, *, made_here: bool) -> Conversation:
         return Conversation(key, conversation_id, await self.load(key), made_here)
 
-    async def load(self, key: str) -> list[Turn]:
+    async def load(self, key: str) -> list[StoredMessage]:
         try:
             return await self.store.load(key)
         except StoreUnavailable as exc:
@@ -124,7 +124,7 @@ class Conversations:
             self._saving.add(task)  # a stopped reply is saved too: the task outlives the cancellation
             task.add_done_callback(self._saving.discard)
 
-    async def _save(self, key: str, turns: list[Turn], ttl: int) -> None:
+    async def _save(self, key: str, turns: list[StoredMessage], ttl: int) -> None:
         try:
             await self.store.save(key, turns, ttl)
         except StoreUnavailable as exc:
@@ -143,7 +143,7 @@ class Conversations:
         await self.store.aclose()
 
 
-def _turn(message: Message) -> Turn:
+def _turn(message: Message) -> StoredMessage:
     notes = [
         f"[attached: {part.name or 'unnamed'}]" for part in message.parts if not isinstance(part, TextPart)
     ]
@@ -151,11 +151,11 @@ def _turn(message: Message) -> Turn:
     return {"role": "user" if message.role == "user" else "ai", "text": text}
 
 
-def _message(turn: Turn) -> Message:
+def _message(turn: StoredMessage) -> Message:
     return Message("user" if turn["role"] == "user" else "assistant", (TextPart(turn["text"]),))
 
 
-def _same(stored: list[Turn], sent: list[Turn]) -> bool:
+def _same(stored: list[StoredMessage], sent: list[StoredMessage]) -> bool:
     return len(stored) == len(sent) and all(
         a["role"] == b["role"] and a["text"].strip() == b["text"].strip()
         for a, b in zip(stored, sent, strict=True)

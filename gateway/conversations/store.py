@@ -17,7 +17,7 @@ from redis.exceptions import RedisClusterException, RedisError
 
 from gateway import redis_url
 
-Turn = dict[str, str]
+StoredMessage = dict[str, str]  # {"role": "user"|"ai", "text": ...}, as Deep Chat shows it
 
 
 class StoreUnavailable(Exception):
@@ -25,9 +25,9 @@ class StoreUnavailable(Exception):
 
 
 class ConversationStore(Protocol):
-    async def load(self, key: str) -> list[Turn]: ...
+    async def load(self, key: str) -> list[StoredMessage]: ...
 
-    async def save(self, key: str, turns: list[Turn], ttl: int) -> None: ...
+    async def save(self, key: str, turns: list[StoredMessage], ttl: int) -> None: ...
 
     async def delete(self, key: str) -> None: ...
 
@@ -39,9 +39,9 @@ class MemoryStore:
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
-        self._items: OrderedDict[str, tuple[float, list[Turn]]] = OrderedDict()
+        self._items: OrderedDict[str, tuple[float, list[StoredMessage]]] = OrderedDict()
 
-    async def load(self, key: str) -> list[Turn]:
+    async def load(self, key: str) -> list[StoredMessage]:
         item = self._items.get(key)
         if item is None:
             return []
@@ -52,7 +52,7 @@ class MemoryStore:
         self._items.move_to_end(key)
         return list(turns)
 
-    async def save(self, key: str, turns: list[Turn], ttl: int) -> None:
+    async def save(self, key: str, turns: list[StoredMessage], ttl: int) -> None:
         self._items[key] = (time.monotonic() + ttl, list(turns))
         self._items.move_to_end(key)
         while len(self._items) > self.capacity:
@@ -77,17 +77,17 @@ class RedisStore:
         """One Redis, a Sentinel set or a Cluster (see `gateway.redis_url`)."""
         return cls(redis_url.client(url))
 
-    async def load(self, key: str) -> list[Turn]:
+    async def load(self, key: str) -> list[StoredMessage]:
         try:
             raw = await self._client.get(self._prefix + key)
         except (RedisError, RedisClusterException, OSError) as exc:
             raise StoreUnavailable(str(exc)) from exc
         if raw is None:
             return []
-        turns: list[Turn] = orjson.loads(raw)
+        turns: list[StoredMessage] = orjson.loads(raw)
         return turns
 
-    async def save(self, key: str, turns: list[Turn], ttl: int) -> None:
+    async def save(self, key: str, turns: list[StoredMessage], ttl: int) -> None:
         try:
             await self._client.set(self._prefix + key, orjson.dumps(turns), ex=ttl)
         except (RedisError, RedisClusterException, OSError) as exc:
