@@ -233,3 +233,25 @@ def test_a_bad_file_is_refused_at_start_up_with_one_line(tmp_path: Path, toml: s
     assert lines[0].startswith("deepchat-gateway: configuration error: ")
     assert says in lines[0]
     assert "Traceback" not in result.stderr
+
+
+def test_with_several_workers_sighup_reloads_every_worker_in_place(tmp_path: Path) -> None:
+    config = tmp_path / "gateway.toml"
+    config.write_text('[profiles.a]\nprovider = "echo"\n', encoding="utf-8")
+    gateway = start_gateway(
+        {"GATEWAY_CONFIG": str(config), "GATEWAY_WORKERS": "2", "GATEWAY_ECHO_DELAY": "0"}
+    )
+    try:
+        assert post(gateway, "/p/b/chat", chat_body()).status_code == 404
+        config.write_text(
+            '[profiles.a]\nprovider = "echo"\n[profiles.b]\nprovider = "echo"\n', encoding="utf-8"
+        )
+        gateway.process.send_signal(signal.SIGHUP)  # to the supervisor, as `docker kill -s HUP` does
+        deadline = time.monotonic() + 20
+        while gateway.log().count("profiles reloaded") < 2:
+            assert time.monotonic() < deadline, gateway.log()
+            time.sleep(0.1)
+        assert [post(gateway, "/p/b/chat", chat_body()).status_code for _ in range(6)] == [200] * 6
+        assert "Received SIGHUP, restarting processes" not in gateway.log()
+    finally:
+        gateway.stop()
