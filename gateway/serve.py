@@ -12,6 +12,7 @@ import os
 import resource
 import signal
 import sys
+from collections.abc import Iterator
 
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
@@ -35,6 +36,30 @@ class Supervisor(Multiprocess):
             if process.pid is not None:
                 os.kill(process.pid, signal.SIGHUP)
 
+    # A worker handles SIGHUP once its app has started; until then SIGHUP's default would end it. Workers
+    # are spawned with SIGHUP ignored (an ignored signal stays ignored in the child), and the supervisor
+    # takes its own handler back at once.
+    def init_processes(self) -> None:
+        with _hup_ignored():
+            super().init_processes()
+
+    def keep_subprocess_alive(self) -> None:
+        with _hup_ignored():
+            super().keep_subprocess_alive()
+
+    def handle_ttin(self) -> None:
+        with _hup_ignored():
+            super().handle_ttin()
+
+
+@contextlib.contextmanager
+def _hup_ignored() -> Iterator[None]:
+    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGHUP, previous)
+
 
 def serve(settings: Settings) -> None:
     raise_file_limit()
@@ -57,6 +82,8 @@ def serve(settings: Settings) -> None:
     if settings.workers > 1:
         Supervisor(config, sockets=[config.bind_socket()]).run()
         return
+    if settings.config:
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)  # until the app's own handler reloads the profiles
     server = uvicorn.Server(config)
     server.run()
     if not server.started:

@@ -67,7 +67,11 @@ class Service:
         try:
             return self.profiles[name]
         except KeyError:
-            raise GatewayError(404, f"There is no profile named {name[:40]!r}.", kind="not_found") from None
+            raise self.profile_missing(name) from None
+
+    @staticmethod
+    def profile_missing(name: str) -> GatewayError:
+        return GatewayError(404, f"There is no profile named {name[:40]!r}.", kind="not_found")
 
     def profile_for_path(self, path: str) -> Profile:
         """The profile a path is served for: `/p/NAME/...`, else the default (unknown names too)."""

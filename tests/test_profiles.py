@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import subprocess
@@ -15,7 +16,9 @@ from typing import Any
 import httpx
 import openai
 import pytest
+import websockets
 
+from tests import aio
 from tests.conftest import ANTHROPIC_KEY, OPENAI_KEY
 from tests.fakes import openai_upstream
 from tests.fakes.anthropic_upstream import FakeAnthropic
@@ -242,6 +245,10 @@ def test_with_several_workers_sighup_reloads_every_worker_in_place(tmp_path: Pat
         {"GATEWAY_CONFIG": str(config), "GATEWAY_WORKERS": "2", "GATEWAY_ECHO_DELAY": "0"}
     )
     try:
+        deadline = time.monotonic() + 60
+        while gateway.log().count("Application startup complete") < 2:  # both workers, not just one
+            assert time.monotonic() < deadline, gateway.log()
+            time.sleep(0.1)
         assert post(gateway, "/p/b/chat", chat_body()).status_code == 404
         config.write_text(
             '[profiles.a]\nprovider = "echo"\n[profiles.b]\nprovider = "echo"\n', encoding="utf-8"
@@ -255,3 +262,31 @@ def test_with_several_workers_sighup_reloads_every_worker_in_place(tmp_path: Pat
         assert "Received SIGHUP, restarting processes" not in gateway.log()
     finally:
         gateway.stop()
+
+
+def test_an_open_websocket_continues_on_the_reloaded_profile(
+    gateway: GatewayProcess, config: Path, fake_openai: FakeOpenAI
+) -> None:
+    def reload() -> None:
+        config.write_text(profiles_toml(fake_openai, "Support, version two."), encoding="utf-8")
+        gateway.process.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while "profiles reloaded" not in gateway.log():
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        time.sleep(0.5)  # the replaced profile's provider client is closed by now
+
+    async def two_turns_around_a_reload() -> list[Any]:
+        last_frames: list[Any] = []
+        async with websockets.connect(gateway.url.replace("http", "ws") + "/p/sales/chat/ws") as socket:
+            for turn in range(2):
+                if turn:
+                    await asyncio.to_thread(reload)
+                await socket.send(json.dumps(chat_body()))
+                frame: Any = {}
+                while frame != {"text": "<END>"} and "error" not in frame:
+                    frame = json.loads(await socket.recv())
+                last_frames.append(frame)
+        return last_frames
+
+    assert aio.run(two_turns_around_a_reload()) == [{"text": "<END>"}] * 2

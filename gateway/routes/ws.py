@@ -80,7 +80,12 @@ async def serve(websocket: WebSocket, profile_name: str) -> None:
     reader = asyncio.ensure_future(_read_frames(websocket, inbox, gone))
     try:
         while (frame := await inbox.get()) is not None:
-            await _answer(websocket, service, profile, frame, gone, token, conversation_id)
+            # The profile as it is now: a reload between turns must not leave the socket on a closed one.
+            current = service.profiles.get(profile_name)
+            if current is None:
+                await _send(websocket, error_body(service.profile_missing(profile_name)).decode())
+                continue
+            await _answer(websocket, service, current, frame, gone, token, conversation_id)
     finally:
         reader.cancel()
         with contextlib.suppress(asyncio.CancelledError):
