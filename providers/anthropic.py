@@ -52,8 +52,8 @@ class AnthropicProvider:
         self.model = model
         self._client = client
         self._key_variable = key_variable
-        self._secrets = tuple(key for key in (client.api_key,) if key)  # never repeated back, even if quoted
-        self._how = sdk_client.SdkStream(self.name, key_variable, self._secrets, SDK_ERRORS)
+        secrets = tuple(key for key in (client.api_key,) if key)  # never repeated back, even if quoted
+        self._how = sdk_client.SdkStream(self.name, key_variable, secrets, SDK_ERRORS)
 
     def stream(self, request: ChatRequest) -> AsyncGenerator[Event, None]:
         # anthropic 2.x no longer accepts temperature: request.temperature is not sent.
@@ -65,10 +65,10 @@ class AnthropicProvider:
         }
         if request.system:
             params["system"] = request.system
-        state = StreamState()
+        state = StreamState(key_variable=self._key_variable)
 
         def data_events(data: bytes) -> list[Event]:
-            return stream_events(wire.parse_json(self.name, data, self._secrets), state)
+            return stream_events(wire.parse_json(self.name, data), state)
 
         def send() -> Awaitable[httpx2.Response]:
             return self._client.post(
@@ -85,6 +85,7 @@ class AnthropicProvider:
 class StreamState:
     input_tokens: int | None = None
     finished: bool = False
+    key_variable: str = "ANTHROPIC_API_KEY"  # what an auth error inside the stream tells the operator
 
 
 def stream_events(data: Any, state: StreamState) -> list[Event]:
@@ -111,7 +112,7 @@ def stream_events(data: Any, state: StreamState) -> list[Event]:
         error = data.get("error") or {}
         status = _STATUS_OF_ERROR_TYPE.get(str(error.get("type")), 502)
         raise errors.from_status(
-            "anthropic", status, errors.body_message(data), key_variable="ANTHROPIC_API_KEY"
+            "anthropic", status, errors.body_message(data), key_variable=state.key_variable
         )
     return []
 

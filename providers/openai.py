@@ -50,10 +50,9 @@ class OpenAIProvider:
         self.name = name
         self.model = model
         self._client = client
-        self._key_variable = key_variable
         self._stream_usage = stream_usage
-        self._secrets = tuple(key for key in (client.api_key,) if key)  # never repeated back, even if quoted
-        self._how = sdk_client.SdkStream(name, key_variable, self._secrets, SDK_ERRORS)
+        secrets = tuple(key for key in (client.api_key,) if key)  # never repeated back, even if quoted
+        self._how = sdk_client.SdkStream(name, key_variable, secrets, SDK_ERRORS)
 
     def stream(self, request: ChatRequest) -> AsyncGenerator[Event, None]:
         params: dict[str, Any] = {
@@ -73,7 +72,7 @@ class OpenAIProvider:
             nonlocal finished
             if data == b"[DONE]":
                 return []
-            events = chunk_events(wire.parse_json(self.name, data, self._secrets), self.name, self._secrets)
+            events = chunk_events(wire.parse_json(self.name, data), self.name)
             finished = finished or any(type(event) is Finish for event in events)
             return events
 
@@ -88,12 +87,12 @@ class OpenAIProvider:
         await self._client.close()
 
 
-def chunk_events(chunk: Any, provider: str = "openai", secrets: tuple[str, ...] = ()) -> list[Event]:
+def chunk_events(chunk: Any, provider: str = "openai") -> list[Event]:
     """One `chat.completion.chunk` as events; an `error` object inside the stream is a failure."""
     if not isinstance(chunk, dict):
         raise errors.broken_stream(provider, "it sent an unexpected event")
     if chunk.get("error"):
-        raise errors.broken_stream(provider, errors.body_message(chunk), secrets)
+        raise errors.broken_stream(provider, errors.body_message(chunk))
     events: list[Event] = []
     for choice in chunk.get("choices") or ():
         content = (choice.get("delta") or {}).get("content")

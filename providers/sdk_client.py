@@ -83,6 +83,8 @@ async def read_sse(
         raise errors.timeout(provider) from exc
     except httpx2.TransportError as exc:
         raise errors.broken_stream(provider) from exc
+    except errors.UpstreamError as exc:  # `data_events` quotes the provider, and cannot know the key
+        raise errors.redacted(exc, how.secrets) from exc.__cause__
     if not finished():
         raise errors.broken_stream(provider, "the reply ended before the provider finished it")
 

@@ -91,20 +91,22 @@ async def events_from(
             await raise_for_status(provider, body, key_variable=key_variable, secrets=secrets)
             opened = True
             async for frame in frames(body.aiter_bytes()):
-                for event in translate(parse_json(provider, frame, secrets)):
+                for event in translate(parse_json(provider, frame)):
                     finished = finished or type(event) is Finish
                     yield event
     except httpx.TransportError as exc:
         raise transport_error(provider, exc, opened=opened) from exc
+    except UpstreamError as exc:  # `translate` quotes the provider, and cannot know the key
+        raise errors.redacted(exc, secrets) from exc.__cause__
     if not finished:
         raise errors.broken_stream(provider, "the reply ended before the provider finished it")
 
 
-def parse_json(provider: str, text: str | bytes, secrets: Iterable[str] = ()) -> Any:
+def parse_json(provider: str, text: str | bytes) -> Any:
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
-        raise errors.broken_stream(provider, "it sent something that is not JSON", secrets) from None
+        raise errors.broken_stream(provider, "it sent something that is not JSON") from None
 
 
 async def raise_for_status(
