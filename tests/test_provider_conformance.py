@@ -234,13 +234,20 @@ def test_deltas_survive_any_chunk_boundary(adapter: Adapter, fake: FakeUpstream,
 def test_each_error_status_keeps_its_meaning(
     adapter: Adapter, fake: FakeUpstream, provider: Provider, status: int
 ) -> None:
-    fake.enqueue(adapter.error(status, f"upstream says {status}"))
+    quoting = f" for key {adapter.key}" if adapter.key else ""
+    fake.enqueue(adapter.error(status, f"upstream says {status}{quoting}"))
     error = failure(lambda: aio.run(_collect(provider)))
     assert (error.status, error.kind) == adapter.statuses[status]
     if status == 429:
         assert error.retry_after == 7
     if status in (401, 403):
         assert "upstream says" not in error.message  # credentials errors never echo the provider
+        variables = [name for name, value in adapter.env(fake.url).items() if value == adapter.key]
+        assert all(f"check {variable}" in error.message for variable in variables)
+    if status in (400, 404, 500):
+        assert f"upstream says {status}" in error.message  # what helps the user is passed on
+    if adapter.key:
+        assert adapter.key not in error.message
 
 
 def test_a_stream_without_its_finish_marker_is_a_failure(
