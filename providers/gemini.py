@@ -77,14 +77,17 @@ DIALECT = http_provider.Dialect(
     name="gemini",
     request=to_gemini_request,
     frames=wire.sse_data_bytes,
-    events=chunk_events,
-    default_model="gemini-2.5-flash",
-    default_base_url="https://generativelanguage.googleapis.com",
-    base_url_variable="GEMINI_BASE_URL",
-    key_variables=("GEMINI_API_KEY", "GOOGLE_API_KEY"),
-    auth=lambda key: {"x-goog-api-key": key},
+    translator=http_provider.stateless(chunk_events),
 )
 
 
 def create(options: ProviderOptions) -> http_provider.HttpProvider:
-    return http_provider.create(DIALECT, options)
+    return http_provider.create(
+        DIALECT,
+        options,
+        default_model="gemini-2.5-flash",
+        default_base_url="https://generativelanguage.googleapis.com",
+        base_url_variable="GEMINI_BASE_URL",
+        key_variables=("GEMINI_API_KEY", "GOOGLE_API_KEY"),
+        auth=lambda key: {"x-goog-api-key": key},
+    )

@@ -65,13 +65,16 @@ DIALECT = http_provider.Dialect(
     name="ollama",
     request=to_ollama_request,
     frames=wire.ndjson_bytes,
-    events=line_events,
-    default_model="llama3.2",
-    default_base_url="http://127.0.0.1:11434",
-    base_url_variable="OLLAMA_HOST",
+    translator=http_provider.stateless(line_events),
     accepts_images=True,  # for vision models such as llava; others answer with an error
 )
 
 
 def create(options: ProviderOptions) -> http_provider.HttpProvider:
-    return http_provider.create(DIALECT, options)
+    return http_provider.create(
+        DIALECT,
+        options,
+        default_model="llama3.2",
+        default_base_url="http://127.0.0.1:11434",
+        base_url_variable="OLLAMA_HOST",
+    )
