@@ -7,6 +7,7 @@ by the official SDK for the others (providers/sdk_client.py).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -74,6 +75,7 @@ class HttpProvider:
         self._options = options
         self._session: aiohttp.ClientSession | None = None  # opened in the event loop, by the first call
         self._prepared: dict[str, tuple[str, dict[str, str]]] = {}
+        self._preparing = asyncio.Lock()
         self._key_variable = key_variable
         self._reading = wire.Reading(dialect.name, key_variable, secrets, dialect.frames, dialect.skip)
 
@@ -85,14 +87,23 @@ class HttpProvider:
     async def _post(self, path: str, body: bytes) -> aiohttp.ClientResponse:
         prepared = self._prepared.get(path)
         if prepared is None:
-            url, headers = await self._endpoint.prepare(path)
-            prepared = (url, {**headers, "content-type": "application/json"})
-            if len(self._prepared) < 64:  # a path per model at most (Gemini's): a handful
-                self._prepared[path] = prepared
+            prepared = await self._prepare(path)
         if self._session is None:
             self._session = wire.session(self._options)
         url, headers = prepared
         return await self._session.post(url, data=body, headers=headers)
+
+    async def _prepare(self, path: str) -> tuple[str, dict[str, str]]:
+        # Replies that start together (a burst after a restart) share one preparation rather than each
+        # asking the SDK: the lock is taken only until the path is known, once per path.
+        async with self._preparing:
+            prepared = self._prepared.get(path)
+            if prepared is None:
+                url, headers = await self._endpoint.prepare(path)
+                prepared = (url, {**headers, "content-type": "application/json"})
+                if len(self._prepared) < 64:  # a path per model at most (Gemini's): a handful
+                    self._prepared[path] = prepared
+            return prepared
 
     async def aclose(self) -> None:
         if self._session is not None:

@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
+from collections.abc import Mapping
 
 import pytest
 
-from providers import REGISTRY, build_chain
-from providers.base import ConfigError, ProviderOptions
+from providers import REGISTRY, build_chain, http_provider, openai
+from providers.base import (
+    ChatRequest,
+    ConfigError,
+    Event,
+    Finish,
+    Message,
+    Provider,
+    ProviderOptions,
+    TextPart,
+)
 from providers.presets import PRESETS
 from providers.resilient import ResilientProvider, RetryPolicy
 from tests import aio
+from tests.fakes.openai_upstream import FakeOpenAI
 
 OPTIONS = ProviderOptions(model=None, env_file=None)
+REQUEST = ChatRequest((Message("user", (TextPart("hi"),)),))
 
 
 def test_every_provider_and_preset_has_a_factory() -> None:
@@ -63,3 +76,40 @@ def test_a_chain_that_cannot_be_built_names_the_variable(
     with pytest.raises(ConfigError) as caught:
         build_chain(entries, RetryPolicy(), breaker_threshold=3, breaker_reset=1.0)
     assert caught.value.variable == variable
+
+
+def test_replies_that_start_together_prepare_their_call_once() -> None:
+    """A burst of first replies (after a restart) asks the SDK for the URL and headers once, not each."""
+
+    class Counting:
+        def __init__(self, base_url: str) -> None:
+            self.calls = 0
+            self.base_url = base_url
+
+        async def prepare(self, path: str) -> tuple[str, Mapping[str, str]]:
+            self.calls += 1
+            await asyncio.sleep(0.01)  # as the SDK's own awaits do: others start meanwhile
+            return self.base_url + path, {}
+
+    fake = FakeOpenAI().start()
+    endpoint = Counting(fake.url + "/v1")
+    provider = http_provider.HttpProvider(
+        openai.DIALECT, endpoint, OPTIONS, "m", key_variable="OPENAI_API_KEY", secrets=()
+    )
+
+    async def burst() -> list[list[Event]]:
+        try:
+            return list(await asyncio.gather(*(collect(provider) for _ in range(20))))
+        finally:
+            await provider.aclose()
+
+    try:
+        replies = aio.run(burst())
+    finally:
+        fake.stop()
+    assert endpoint.calls == 1
+    assert all(any(isinstance(event, Finish) for event in reply) for reply in replies)
+
+
+async def collect(provider: Provider) -> list[Event]:
+    return [event async for event in provider.stream(REQUEST)]
