@@ -383,16 +383,18 @@ def test_no_hidden_cap_on_connections(
     adapter: Adapter, fake: FakeUpstream, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """More replies at once than any HTTP library's default pool (100): none of them waits for another."""
-    provider = build(adapter, fake, monkeypatch, max_connections=None)
+    provider = build(adapter, fake, monkeypatch, max_connections=None, read_timeout=10)
     count = 120
     fake.enqueue(*[held(adapter) for _ in range(count)])
 
     async def run() -> int:
-        replies = await _first_deltas(provider, count)
-        for events in replies:
-            await events.aclose()
-        await provider.aclose()
-        return len(replies)
+        try:
+            replies = await _first_deltas(provider, count)
+            for events in replies:
+                await events.aclose()
+            return len(replies)
+        finally:
+            await provider.aclose()
 
     assert aio.run(run()) == count
     assert len(fake.requests) == count

@@ -116,7 +116,8 @@ class FakeUpstream:
     # --- the server --------------------------------------------------------------------------------
 
     async def _start(self) -> None:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        # A backlog above the 120 connections a conformance case opens at once (the default is 100).
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0, backlog=1024)
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
