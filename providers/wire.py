@@ -29,6 +29,7 @@ def session(options: ProviderOptions) -> aiohttp.ClientSession:
     then blamed on the provider. Call inside the event loop."""
     return aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=options.max_connections or 0, limit_per_host=0),
+        trust_env=True,  # HTTPS_PROXY, NO_PROXY and .netrc, as the SDKs' own clients honour them
         timeout=aiohttp.ClientTimeout(
             total=None,
             connect=options.read_timeout,  # waiting for a free connection, when a cap is set

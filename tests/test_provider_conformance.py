@@ -424,3 +424,18 @@ def test_max_connections_caps_the_pool(
 def held(adapter: Adapter) -> Stream:
     """A reply that sends its first text, then holds its connection open."""
     return Stream(adapter.unfinished(TOKENS[:1]), then="hang", content_type=adapter.content_type)
+
+
+def test_an_egress_proxy_from_the_environment_is_used(
+    adapter: Adapter, fake: FakeUpstream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As the SDKs' own clients did: `HTTP_PROXY`/`HTTPS_PROXY` carry the calls of a gateway behind one."""
+    for variable, value in adapter.env(fake.url).items():
+        monkeypatch.setenv(variable, value.replace(fake.url, "http://upstream.invalid"))
+    for variable in ("NO_PROXY", "no_proxy", "http_proxy"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", fake.url)
+    provider = REGISTRY[adapter.name](ProviderOptions(model=None, env_file=None, read_timeout=5))
+    received = stream(adapter, fake, provider, *adapter.frames(TOKENS))
+    assert any(isinstance(event, Finish) for event in received)
+    assert fake.last.path.startswith("http://upstream.invalid/")  # the absolute form a proxy is sent
