@@ -439,3 +439,13 @@ def test_an_egress_proxy_from_the_environment_is_used(
     received = stream(adapter, fake, provider, *adapter.frames(TOKENS))
     assert any(isinstance(event, Finish) for event in received)
     assert fake.last.path.startswith("http://upstream.invalid/")  # the absolute form a proxy is sent
+
+
+def test_a_provider_nobody_listens_for_is_unreachable_not_slow(
+    adapter: Adapter, fake: FakeUpstream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for variable, value in adapter.env(fake.url).items():
+        monkeypatch.setenv(variable, value.replace(fake.url, "http://127.0.0.1:9"))  # nothing listens there
+    provider = REGISTRY[adapter.name](ProviderOptions(model=None, env_file=None))
+    error = failure(lambda: aio.run(_collect(provider)))
+    assert (error.status, error.kind) == (502, "connection")
