@@ -41,6 +41,15 @@ class Dialect:
     accepts_images: bool = True
 
 
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """Where a call goes, with what headers, through which proxy: worked out once per path."""
+
+    url: str
+    headers: dict[str, str]
+    proxy: wire.Proxy | None
+
+
 class Endpoint(Protocol):
     async def prepare(self, path: str) -> tuple[str, Mapping[str, str]]:
         """The URL of a POST to `path`, and the headers that go with it (auth included)."""
@@ -74,7 +83,7 @@ class HttpProvider:
         self._endpoint = endpoint
         self._options = options
         self._session: aiohttp.ClientSession | None = None  # opened in the event loop, by the first call
-        self._prepared: dict[str, tuple[str, dict[str, str]]] = {}
+        self._prepared: dict[str, Prepared] = {}
         self._preparing = asyncio.Lock()
         self._key_variable = key_variable
         self._reading = wire.Reading(dialect.name, key_variable, secrets, dialect.frames, dialect.skip)
@@ -90,17 +99,26 @@ class HttpProvider:
             prepared = await self._prepare(path)
         if self._session is None:
             self._session = wire.session(self._options)
-        url, headers = prepared
-        return await self._session.post(url, data=body, headers=headers)
+        if prepared.proxy is None:
+            return await self._session.post(prepared.url, data=body, headers=prepared.headers)
+        proxy = prepared.proxy
+        return await self._session.post(
+            prepared.url, data=body, headers=prepared.headers, proxy=proxy.url, proxy_headers=proxy.headers
+        )
 
-    async def _prepare(self, path: str) -> tuple[str, dict[str, str]]:
+    async def _prepare(self, path: str) -> Prepared:
         # Replies that start together (a burst after a restart) share one preparation rather than each
         # asking the SDK: the lock is taken only until the path is known, once per path.
         async with self._preparing:
             prepared = self._prepared.get(path)
             if prepared is None:
                 url, headers = await self._endpoint.prepare(path)
-                prepared = (url, {**headers, "content-type": "application/json"})
+                headers = {**headers, "content-type": "application/json"}
+                proxy = wire.proxy_for(url)
+                if proxy and proxy.headers and url.startswith("http:"):
+                    # Proxy credentials ride on a plain-HTTP call itself; HTTPS sends them in its CONNECT.
+                    headers.update(proxy.headers)
+                prepared = Prepared(url, headers, proxy)
                 if len(self._prepared) < 64:  # a path per model at most (Gemini's): a handful
                     self._prepared[path] = prepared
             return prepared

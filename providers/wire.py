@@ -9,12 +9,15 @@ the provider side's CPU per reply (bench/provider_cpu.py).
 from __future__ import annotations
 
 import json
+import urllib.parse
+import urllib.request
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 import orjson
+import yarl
 
 from providers import errors
 from providers.base import Event, Finish, ProviderOptions
@@ -29,7 +32,6 @@ def session(options: ProviderOptions) -> aiohttp.ClientSession:
     then blamed on the provider. Call inside the event loop."""
     return aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=options.max_connections or 0, limit_per_host=0),
-        trust_env=True,  # HTTPS_PROXY, NO_PROXY and .netrc, as the SDKs' own clients honour them
         timeout=aiohttp.ClientTimeout(
             total=None,
             connect=options.read_timeout,  # waiting for a free connection, when a cap is set
@@ -37,6 +39,27 @@ def session(options: ProviderOptions) -> aiohttp.ClientSession:
             sock_read=options.read_timeout,  # before the headers, and each silence after them
         ),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Proxy:
+    url: str
+    headers: dict[str, str] | None  # its credentials, from the proxy URL's user and password if any
+
+
+def proxy_for(url: str) -> Proxy | None:
+    """The egress proxy the environment names for `url` (`HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY`), as the
+    SDKs' own clients honour them. Looked up once per provider and path: aiohttp's `trust_env` would look
+    it up on every call, with two hops to a thread."""
+    parts = urllib.parse.urlsplit(url)
+    if not parts.hostname or urllib.request.proxy_bypass(parts.hostname):
+        return None
+    proxy = urllib.request.getproxies().get(parts.scheme)
+    if not proxy:
+        return None
+    named = yarl.URL(proxy)
+    auth = aiohttp.BasicAuth.from_url(named)
+    return Proxy(str(named.with_user(None)), {"proxy-authorization": auth.encode()} if auth else None)
 
 
 async def sse_data_bytes(chunks: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:

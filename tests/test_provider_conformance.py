@@ -7,6 +7,7 @@ and kind of each failure; a stream cut short or malformed; a provider that hangs
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import AsyncGenerator, Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -434,11 +435,12 @@ def test_an_egress_proxy_from_the_environment_is_used(
         monkeypatch.setenv(variable, value.replace(fake.url, "http://upstream.invalid"))
     for variable in ("NO_PROXY", "no_proxy", "http_proxy"):
         monkeypatch.delenv(variable, raising=False)
-    monkeypatch.setenv("HTTP_PROXY", fake.url)
+    monkeypatch.setenv("HTTP_PROXY", fake.url.replace("http://", "http://egress:s3cret@"))
     provider = REGISTRY[adapter.name](ProviderOptions(model=None, env_file=None, read_timeout=5))
     received = stream(adapter, fake, provider, *adapter.frames(TOKENS))
     assert any(isinstance(event, Finish) for event in received)
     assert fake.last.path.startswith("http://upstream.invalid/")  # the absolute form a proxy is sent
+    assert fake.last.headers["proxy-authorization"] == "Basic " + base64.b64encode(b"egress:s3cret").decode()
 
 
 def test_a_provider_nobody_listens_for_is_unreachable_not_slow(
