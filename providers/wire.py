@@ -8,6 +8,7 @@ the provider side's CPU per reply (bench/provider_cpu.py).
 
 from __future__ import annotations
 
+import base64
 import json
 import urllib.parse
 import urllib.request
@@ -17,7 +18,6 @@ from typing import Any
 
 import aiohttp
 import orjson
-import yarl
 
 from providers import errors
 from providers.base import Event, Finish, ProviderOptions
@@ -57,9 +57,13 @@ def proxy_for(url: str) -> Proxy | None:
     proxy = urllib.request.getproxies().get(parts.scheme)
     if not proxy:
         return None
-    named = yarl.URL(proxy)
-    auth = aiohttp.BasicAuth.from_url(named)
-    return Proxy(str(named.with_user(None)), {"proxy-authorization": auth.encode()} if auth else None)
+    named = urllib.parse.urlsplit(proxy)
+    if named.username is None:
+        return Proxy(proxy, None)
+    bare = named._replace(netloc=named.netloc.rpartition("@")[2]).geturl()
+    login, password = (urllib.parse.unquote(part or "") for part in (named.username, named.password))
+    credentials = base64.b64encode(f"{login}:{password}".encode()).decode()
+    return Proxy(bare, {"proxy-authorization": f"Basic {credentials}"})
 
 
 async def sse_data_bytes(chunks: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:
