@@ -50,10 +50,11 @@ def build_chain(
     Raises `ConfigError` naming the variable to fix, for an unknown name or an unconfigured provider.
     """
     chain = []
-    for name, options in entries:
+    for index, (name, options) in enumerate(entries):
         if name not in REGISTRY:
+            variable = "GATEWAY_FALLBACK_PROVIDERS" if index else "GATEWAY_PROVIDER"
             raise ConfigError(
-                "GATEWAY_PROVIDER", f"unknown provider {name!r}; choose one of: {', '.join(sorted(REGISTRY))}"
+                variable, f"unknown provider {name!r}; choose one of: {', '.join(sorted(REGISTRY))}"
             )
         chain.append(REGISTRY[name](options))
     return ResilientProvider(chain, policy, breaker_threshold=breaker_threshold, breaker_reset=breaker_reset)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Awaitable
+import functools
 from dataclasses import dataclass
 from typing import Any
 
 import anthropic
-import httpx2
 
-from providers import errors, sdk_client, wire
+from providers import errors, http_provider, sdk_client, wire
 from providers.base import (
     ChatRequest,
     ConfigError,
@@ -42,55 +41,31 @@ _STATUS_OF_ERROR_TYPE = {
 }
 
 
-class AnthropicProvider:
-    name = "anthropic"
-    accepts_images = True
-
-    def __init__(
-        self, client: anthropic.AsyncAnthropic, model: str, *, key_variable: str = "ANTHROPIC_API_KEY"
-    ) -> None:
-        self.model = model
-        self._client = client
-        self._key_variable = key_variable
-        self._secrets = tuple(key for key in (client.api_key,) if key)  # never repeated back, even if quoted
-        self._how = sdk_client.SdkStream(self.name, key_variable, self._secrets, SDK_ERRORS)
-
-    def stream(self, request: ChatRequest) -> AsyncGenerator[Event, None]:
-        # anthropic 2.x no longer accepts temperature: request.temperature is not sent.
-        params: dict[str, Any] = {
-            "model": request.model or self.model,
-            "max_tokens": request.max_tokens or DEFAULT_MAX_TOKENS,
-            "messages": to_anthropic_messages(request.messages),
-            "stream": True,
-        }
-        if request.system:
-            params["system"] = request.system
-        state = StreamState()
-
-        def data_events(data: bytes) -> list[Event]:
-            return stream_events(wire.parse_json(self.name, data, self._secrets), state)
-
-        def send() -> Awaitable[httpx2.Response]:
-            return self._client.post(
-                "/v1/messages", cast_to=httpx2.Response, body=params, options=sdk_client.RAW_STREAM
-            )
-
-        return sdk_client.read_sse(self._how, send, data_events, lambda: state.finished)
-
-    async def aclose(self) -> None:
-        await self._client.close()
+def to_anthropic_request(request: ChatRequest, model: str) -> tuple[str, dict[str, Any]]:
+    # anthropic 2.x no longer accepts temperature: request.temperature is not sent.
+    params: dict[str, Any] = {
+        "model": model,
+        "max_tokens": request.max_tokens or DEFAULT_MAX_TOKENS,
+        "messages": to_anthropic_messages(request.messages),
+        "stream": True,
+    }
+    if request.system:
+        params["system"] = request.system
+    return "/v1/messages", params
 
 
 @dataclass
 class StreamState:
+    key_variable: str = "ANTHROPIC_API_KEY"  # what an auth error inside the stream tells the operator
     input_tokens: int | None = None
-    finished: bool = False
+    stop_reason: str | None = None
 
 
 def stream_events(data: Any, state: StreamState) -> list[Event]:
     """One Messages stream event (its `type` names it, as its `event:` line does) as our events.
 
-    An `error` event inside the stream raises, with the status its error type stands for.
+    The reply is finished at `message_stop`, not at the stop reason before it. An `error` event inside the
+    stream raises, with the status its error type stands for.
     """
     if not isinstance(data, dict):
         raise errors.broken_stream("anthropic", "it sent an unexpected event")
@@ -102,27 +77,17 @@ def stream_events(data: Any, state: StreamState) -> list[Event]:
     elif kind == "message_start":
         state.input_tokens = ((data.get("message") or {}).get("usage") or {}).get("input_tokens")
     elif kind == "message_delta":
-        events: list[Event] = [Usage(state.input_tokens, (data.get("usage") or {}).get("output_tokens"))]
-        stop = (data.get("delta") or {}).get("stop_reason")
-        return [*events, Finish(stop)] if stop else events
+        state.stop_reason = (data.get("delta") or {}).get("stop_reason") or state.stop_reason
+        return [Usage(state.input_tokens, (data.get("usage") or {}).get("output_tokens"))]
     elif kind == "message_stop":
-        state.finished = True
+        return [Finish(state.stop_reason or "end_turn")]
     elif kind == "error":
         error = data.get("error") or {}
         status = _STATUS_OF_ERROR_TYPE.get(str(error.get("type")), 502)
         raise errors.from_status(
-            "anthropic", status, errors.body_message(data), key_variable="ANTHROPIC_API_KEY"
+            "anthropic", status, errors.body_message(data), key_variable=state.key_variable
         )
     return []
-
-
-def _status_and_message(exc: Any) -> tuple[int, str | None]:
-    body = exc.body
-    error = body.get("error") if isinstance(body, dict) else None
-    status = exc.status_code
-    if status < 400 and isinstance(error, dict):  # `event: error` inside a 200 stream
-        status = _STATUS_OF_ERROR_TYPE.get(str(error.get("type")), 502)
-    return status, errors.body_message(body)
 
 
 def to_anthropic_messages(messages: tuple[Message, ...]) -> list[dict[str, Any]]:
@@ -154,24 +119,30 @@ def _block(part: Part) -> dict[str, Any]:
     return {"type": "image", "source": {"type": "base64", "media_type": part.media_type, "data": part.data}}
 
 
-def create(options: ProviderOptions) -> AnthropicProvider:
+DIALECT = http_provider.Dialect(
+    name="anthropic",
+    request=to_anthropic_request,
+    frames=wire.sse_data_bytes,
+    translator=lambda key_variable: functools.partial(stream_events, state=StreamState(key_variable)),
+)
+
+
+def create(options: ProviderOptions) -> http_provider.HttpProvider:
     account = read_account(options, ("ANTHROPIC_API_KEY",), "ANTHROPIC_BASE_URL")
     if not account.api_key:
         raise ConfigError(account.key_variable, "not set; the anthropic provider needs it")
+    # The SDK only builds the calls' URL and headers (providers/sdk_client.py); it sends nothing itself.
     client = anthropic.AsyncAnthropic(
         api_key=account.api_key,
         base_url=account.base_url,
-        max_retries=0,  # the SDK would retry silently; retries belong to the gateway
+        max_retries=0,
         timeout=sdk_client.timeout(options),
-        http_client=sdk_client.http_client(anthropic.DefaultAioHttpClient, options),
     )
-    return AnthropicProvider(client, options.model or DEFAULT_MODEL, key_variable=account.key_variable)
-
-
-SDK_ERRORS = sdk_client.SdkErrors(
-    status=anthropic.APIStatusError,
-    timeout=anthropic.APITimeoutError,
-    connection=anthropic.APIConnectionError,
-    other=anthropic.APIError,
-    status_and_message=_status_and_message,
-)
+    return http_provider.HttpProvider(
+        DIALECT,
+        sdk_client.SdkEndpoint(client),
+        options,
+        options.model or DEFAULT_MODEL,
+        key_variable=account.key_variable,
+        secrets=(account.api_key,),
+    )

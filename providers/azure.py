@@ -6,9 +6,11 @@ import openai
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from providers import sdk_client
+from providers import http_provider, sdk_client
 from providers.base import ConfigError, ProviderOptions, load_settings, read_account
-from providers.openai import OpenAIProvider
+from providers.openai import dialect, provider
+
+DIALECT = dialect("azure")
 
 
 class AzureSettings(BaseSettings):
@@ -18,7 +20,7 @@ class AzureSettings(BaseSettings):
     api_version: str = Field("2024-10-21", validation_alias="OPENAI_API_VERSION")
 
 
-def create(options: ProviderOptions) -> OpenAIProvider:
+def create(options: ProviderOptions) -> http_provider.HttpProvider:
     settings = load_settings(AzureSettings, options.env_file)
     account = read_account(options, ("AZURE_OPENAI_API_KEY",), "AZURE_OPENAI_ENDPOINT")
     if not account.api_key:
@@ -30,13 +32,13 @@ def create(options: ProviderOptions) -> OpenAIProvider:
     deployment = settings.deployment or options.model
     if not deployment:
         raise ConfigError("AZURE_OPENAI_DEPLOYMENT", "not set; name the deployment to call")
+    # A static key: the headers the SDK builds once stay valid (an Entra ID token provider would not).
     client = openai.AsyncAzureOpenAI(
         api_key=account.api_key,
         azure_endpoint=account.base_url,
         azure_deployment=deployment,
         api_version=settings.api_version,
-        max_retries=0,  # retries belong to the gateway
+        max_retries=0,
         timeout=sdk_client.timeout(options),
-        http_client=sdk_client.http_client(openai.DefaultAioHttpClient, options),
     )
-    return OpenAIProvider(client, deployment, name="azure", key_variable=account.key_variable)
+    return provider(client, DIALECT, options, deployment, account)

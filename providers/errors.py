@@ -8,11 +8,13 @@ from typing import Literal
 
 # Key-shaped words (sk-…, sk-ant-…, gsk_…, AIza…): providers sometimes quote the key they were sent.
 _KEYLIKE = re.compile(r"\b(?:sk|pk|rk|gsk|xai|key)[-_][A-Za-z0-9_\-]{6,}|\bAIza[0-9A-Za-z_\-]{20,}")
-# A key shown masked, as providers do when they refuse one: `sk-SENT**********fXYZ`.
-_MASKED = re.compile(r"[^\s\"']*\*{3,}[^\s\"']*")
+# A key shown masked, as providers do when they refuse one: `sk-SENT**********fXYZ`, `sk-SENT...fXYZ`,
+# `sk-SENT…fXYZ`. Dots and ellipses count only between letters or digits, so prose ("wait...") stays.
+_MASKED = re.compile(r"[^\s\"']*\*{3,}[^\s\"']*|[\w\-]*\w(?:\.{3,}|…|•{3,})\w[\w\-]*")
 # Prefixes providers put on keys; what follows them is the secret part, quoted without them at times.
 _KEY_PREFIXES = ("sk-ant-api03-", "sk-ant-", "sk-proj-", "sk-", "gsk_", "xai-", "AIza")
 _FRAGMENT = 8  # a run of a key this long, anywhere in a message, takes its whole word out
+_READ = 4000  # characters of a provider's message worth redacting: only the first 300 are ever shown
 
 ErrorKind = Literal[
     "auth",  # the provider refused the gateway's credentials
@@ -105,15 +107,28 @@ def broken_stream(provider: str, detail: str | None = None, secrets: Iterable[st
     )
 
 
+def redacted(error: UpstreamError, secrets: Iterable[str]) -> UpstreamError:
+    """`error` without any part of `secrets` in its message: for failures the stream's mapping raised,
+    which cannot know the key."""
+    message = redact(error.message, secrets)
+    if message == error.message:
+        return error
+    return UpstreamError(message, status=error.status, kind=error.kind, retry_after=error.retry_after)
+
+
+def redact(message: str, secrets: Iterable[str] = ()) -> str:
+    """`message` with every secret taken out, whole, in part or masked, and key-shaped words too."""
+    for secret in secrets:
+        if secret:
+            message = _without_secret(message, secret)
+    return _KEYLIKE.sub("[redacted]", _MASKED.sub("[redacted]", message))
+
+
 def _clip(message: str | None, secrets: Iterable[str] = (), limit: int = 300) -> str | None:
     """A provider's message made safe to show: secrets and key-shaped words removed, one short line."""
     if not message:
         return None
-    for secret in secrets:
-        if secret:
-            message = _without_secret(message, secret)
-    message = _MASKED.sub("[redacted]", message)
-    message = _KEYLIKE.sub("[redacted]", " ".join(message.split()))
+    message = redact(" ".join(message[:_READ].split()), secrets)
     return message if len(message) <= limit else message[: limit - 1] + "…"
 
 

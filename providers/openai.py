@@ -1,15 +1,14 @@
-"""OpenAI Chat Completions through the official SDK; `OPENAI_BASE_URL` makes it any compatible server."""
+"""OpenAI Chat Completions, set up by the official SDK; `OPENAI_BASE_URL` makes it any compatible server."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Awaitable
 from typing import Any
 
-import httpx2
 import openai
 
-from providers import errors, sdk_client, wire
+from providers import errors, http_provider, sdk_client, wire
 from providers.base import (
+    Account,
     ChatRequest,
     ConfigError,
     Event,
@@ -26,85 +25,23 @@ from providers.base import (
 from providers.presets import PRESETS
 
 DEFAULT_MODEL = "gpt-4o-mini"
-SDK_ERRORS = sdk_client.SdkErrors(
-    status=openai.APIStatusError,
-    timeout=openai.APITimeoutError,
-    connection=openai.APIConnectionError,
-    other=openai.APIError,
-    status_and_message=lambda exc: (exc.status_code, errors.body_message(exc.body)),
-)
 
 
-class OpenAIProvider:
-    accepts_images = True
-
-    def __init__(
-        self,
-        client: openai.AsyncOpenAI,
-        model: str,
-        *,
-        name: str = "openai",
-        key_variable: str = "OPENAI_API_KEY",
-        stream_usage: bool = True,
-    ) -> None:
-        self.name = name
-        self.model = model
-        self._client = client
-        self._key_variable = key_variable
-        self._stream_usage = stream_usage
-        self._secrets = tuple(key for key in (client.api_key,) if key)  # never repeated back, even if quoted
-        self._how = sdk_client.SdkStream(name, key_variable, self._secrets, SDK_ERRORS)
-
-    def stream(self, request: ChatRequest) -> AsyncGenerator[Event, None]:
-        params: dict[str, Any] = {
-            "model": request.model or self.model,
-            "messages": to_openai_messages(request.system, request.messages),
-            "stream": True,
-        }
-        if self._stream_usage:
-            params["stream_options"] = {"include_usage": True}
-        if request.max_tokens is not None:
-            params["max_tokens"] = request.max_tokens
-        if request.temperature is not None:
-            params["temperature"] = request.temperature
-        finished = False
-
-        def data_events(data: bytes) -> list[Event]:
-            nonlocal finished
-            if data == b"[DONE]":
-                return []
-            events = chunk_events(wire.parse_json(self.name, data, self._secrets), self.name, self._secrets)
-            finished = finished or any(type(event) is Finish for event in events)
-            return events
-
-        def send() -> Awaitable[httpx2.Response]:
-            return self._client.post(
-                "/chat/completions", cast_to=httpx2.Response, body=params, options=sdk_client.RAW_STREAM
-            )
-
-        return sdk_client.read_sse(self._how, send, data_events, lambda: finished)
-
-    async def aclose(self) -> None:
-        await self._client.close()
-
-
-def chunk_events(chunk: Any, provider: str = "openai", secrets: tuple[str, ...] = ()) -> list[Event]:
-    """One `chat.completion.chunk` as events; an `error` object inside the stream is a failure."""
-    if not isinstance(chunk, dict):
-        raise errors.broken_stream(provider, "it sent an unexpected event")
-    if chunk.get("error"):
-        raise errors.broken_stream(provider, errors.body_message(chunk), secrets)
-    events: list[Event] = []
-    for choice in chunk.get("choices") or ():
-        content = (choice.get("delta") or {}).get("content")
-        if content:
-            events.append(TextDelta(content))
-        if choice.get("finish_reason") is not None:
-            events.append(Finish(choice["finish_reason"]))
-    usage = chunk.get("usage")
-    if isinstance(usage, dict):
-        events.append(Usage(usage.get("prompt_tokens"), usage.get("completion_tokens")))
-    return events
+def to_openai_request(
+    request: ChatRequest, model: str, *, stream_usage: bool = True
+) -> tuple[str, dict[str, Any]]:
+    params: dict[str, Any] = {
+        "model": model,
+        "messages": to_openai_messages(request.system, request.messages),
+        "stream": True,
+    }
+    if stream_usage:
+        params["stream_options"] = {"include_usage": True}
+    if request.max_tokens is not None:
+        params["max_tokens"] = request.max_tokens
+    if request.temperature is not None:
+        params["temperature"] = request.temperature
+    return "/chat/completions", params
 
 
 def to_openai_messages(system: str | None, messages: tuple[Message, ...]) -> list[dict[str, Any]]:
@@ -125,7 +62,70 @@ def _content_part(part: Part) -> dict[str, Any]:
     return {"type": "image_url", "image_url": {"url": part.data_url}}
 
 
-def create_preset(name: str, options: ProviderOptions) -> OpenAIProvider:
+def chunk_events(chunk: Any, provider: str = "openai") -> list[Event]:
+    """One `chat.completion.chunk` as events; an `error` object inside the stream is a failure."""
+    if not isinstance(chunk, dict):
+        raise errors.broken_stream(provider, "it sent an unexpected event")
+    if chunk.get("error"):
+        raise errors.broken_stream(provider, errors.body_message(chunk))
+    events: list[Event] = []
+    for choice in chunk.get("choices") or ():
+        content = (choice.get("delta") or {}).get("content")
+        if content:
+            events.append(TextDelta(content))
+        if choice.get("finish_reason") is not None:
+            events.append(Finish(choice["finish_reason"]))
+    usage = chunk.get("usage")
+    if isinstance(usage, dict):
+        events.append(Usage(usage.get("prompt_tokens"), usage.get("completion_tokens")))
+    return events
+
+
+def dialect(name: str = "openai", *, stream_usage: bool = True) -> http_provider.Dialect:
+    """OpenAI's wire, under `name` (Azure, a preset); Mistral, for one, rejects `stream_options`."""
+    return http_provider.Dialect(
+        name=name,
+        request=lambda request, model: to_openai_request(request, model, stream_usage=stream_usage),
+        frames=wire.sse_data_bytes,
+        translator=http_provider.stateless(lambda chunk: chunk_events(chunk, name)),
+        skip=frozenset({b"[DONE]"}),
+    )
+
+
+def provider(
+    client: openai.AsyncOpenAI,
+    wire_dialect: http_provider.Dialect,
+    options: ProviderOptions,
+    model: str,
+    account: Account,
+) -> http_provider.HttpProvider:
+    """A provider over an `openai` SDK client (`AsyncOpenAI`, `AsyncAzureOpenAI`), which sets its calls up."""
+    return http_provider.HttpProvider(
+        wire_dialect,
+        sdk_client.SdkEndpoint(client),
+        options,
+        model,
+        key_variable=account.key_variable,
+        secrets=(account.api_key,) if account.api_key else (),
+    )
+
+
+def sdk(api_key: str, base_url: str | None, options: ProviderOptions) -> openai.AsyncOpenAI:
+    # The SDK only builds the calls' URL and headers (providers/sdk_client.py); it sends nothing itself.
+    return openai.AsyncOpenAI(
+        api_key=api_key, base_url=base_url, max_retries=0, timeout=sdk_client.timeout(options)
+    )
+
+
+def create(options: ProviderOptions) -> http_provider.HttpProvider:
+    account = read_account(options, ("OPENAI_API_KEY",), "OPENAI_BASE_URL")
+    if not account.api_key:
+        raise ConfigError(account.key_variable, "not set; the openai provider needs it")
+    client = sdk(account.api_key, account.base_url, options)
+    return provider(client, DIALECT, options, options.model or DEFAULT_MODEL, account)
+
+
+def create_preset(name: str, options: ProviderOptions) -> http_provider.HttpProvider:
     """A preset's provider: `<NAME>_API_KEY`, and `<NAME>_BASE_URL` to point it elsewhere."""
     preset = PRESETS[name]
     prefix = name.upper() + "_"
@@ -135,25 +135,8 @@ def create_preset(name: str, options: ProviderOptions) -> OpenAIProvider:
     model = options.model or preset.default_model
     if model is None:
         raise ConfigError("GATEWAY_MODEL", f"not set; name the model your {name} server serves")
-    client = _client(account.api_key or "not-needed", account.base_url or preset.base_url, options)
-    return OpenAIProvider(
-        client, model, name=name, key_variable=account.key_variable, stream_usage=preset.stream_usage
-    )
+    client = sdk(account.api_key or "not-needed", account.base_url or preset.base_url, options)
+    return provider(client, dialect(name, stream_usage=preset.stream_usage), options, model, account)
 
 
-def _client(api_key: str, base_url: str | None, options: ProviderOptions) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(
-        api_key=api_key,
-        base_url=base_url,
-        max_retries=0,  # the SDK would retry silently; retries belong to the gateway
-        timeout=sdk_client.timeout(options),
-        http_client=sdk_client.http_client(openai.DefaultAioHttpClient, options),
-    )
-
-
-def create(options: ProviderOptions) -> OpenAIProvider:
-    account = read_account(options, ("OPENAI_API_KEY",), "OPENAI_BASE_URL")
-    if not account.api_key:
-        raise ConfigError(account.key_variable, "not set; the openai provider needs it")
-    client = _client(account.api_key, account.base_url, options)
-    return OpenAIProvider(client, options.model or DEFAULT_MODEL, key_variable=account.key_variable)
+DIALECT = dialect()

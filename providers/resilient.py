@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from providers import errors
 from providers.base import ChatRequest, Event, Provider, TextDelta
 from providers.errors import UpstreamError
+from providers.watchdog import Watchdog
 
 log = logging.getLogger("gateway.resilience")
 
@@ -123,19 +124,25 @@ class ResilientProvider:
     async def _timed(self, provider: Provider, request: ChatRequest) -> AsyncGenerator[Event, None]:
         """The provider's events, with a deadline for the first one and for each silence after it."""
         events = provider.stream(request)
+        watchdog = Watchdog()
         timeout = self.policy.first_delta_timeout
         try:
             while True:
+                watchdog.expect(timeout)
                 try:
-                    async with asyncio.timeout(timeout):
-                        event = await anext(events)
+                    event = await anext(events)
                 except StopAsyncIteration:
                     return
-                except TimeoutError:
-                    raise errors.timeout(provider.name) from None
+                except asyncio.CancelledError:
+                    if watchdog.timed_out():
+                        raise errors.timeout(provider.name) from None
+                    raise
+                finally:
+                    watchdog.done()
                 timeout = self.policy.idle_timeout
                 yield event
         finally:
+            watchdog.close()
             await events.aclose()
 
     async def aclose(self) -> None:

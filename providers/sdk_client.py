@@ -1,114 +1,50 @@
-"""What the adapters over an official SDK share: sending the request raw, reading its SSE body, mapping
-the SDK's failures once.
+"""Where an official SDK sends a call, and with which headers, learnt from the SDK itself once.
 
-The SDK sends the request (auth, headers, base URL, Azure's deployment path) and maps HTTP errors to its
-exceptions; the body is read raw. Its typed `create()` and parsed stream cost more than the rest of the
-gateway (bench/): the generic `post` the SDKs offer for raw calls, with the response left unread, skips
-both. Both SDKs are generated alike, so their exceptions have the same shape under different classes.
+The SDK keeps its job of configuration and auth (keys, base URL, Azure's deployment path and
+`api-version`, its version headers): one call per path goes through it to an in-memory transport, and the
+URL and headers it built are reused for every reply. Building each request through the SDK cost more CPU
+than the rest of a reply's provider side (bench/provider_cpu.py); the calls themselves go out over aiohttp.
+Error replies are read by status and message (providers/wire.py), as the SDKs' own mapping reads them.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 import httpx2
 
-from providers import errors, wire
-from providers.base import Event, ProviderOptions
+from providers.base import ProviderOptions
 
 # Asks the SDK to hand over the response unread, as its `with_streaming_response` does.
 RAW_STREAM: Any = {"headers": {"X-Stainless-Raw-Response": "stream"}}
+# Set per request by the HTTP client, or only an instruction to the SDK itself.
+_NOT_SENT = frozenset(
+    {"host", "content-length", "content-type", "accept-encoding", "connection", "x-stainless-raw-response"}
+)
 
 
-@dataclass(frozen=True)
-class SdkErrors:
-    """One SDK's exception classes, and how its status errors read (an error inside a 200 stream)."""
+class SdkEndpoint:
+    """The URL and headers an SDK client (`AsyncOpenAI`, `AsyncAnthropic`, ...) builds for a POST."""
 
-    status: type[Exception]  # APIStatusError: .status_code, .body, .response
-    timeout: type[Exception]
-    connection: type[Exception]
-    other: type[Exception]  # APIError: what the SDK raises for an error object it found in the stream
-    status_and_message: Callable[[Any], tuple[int, str | None]]
+    def __init__(self, client: Any) -> None:
+        self.client = client
 
+    async def prepare(self, path: str) -> tuple[str, Mapping[str, str]]:
+        seen: list[httpx2.Request] = []
 
-@dataclass(frozen=True)
-class SdkStream:
-    """One adapter's side of a streamed call: where its data events go and how it knows the reply ended."""
+        def keep(request: httpx2.Request) -> httpx2.Response:
+            seen.append(request)
+            return httpx2.Response(200)
 
-    provider: str
-    key_variable: str
-    secrets: tuple[str, ...]
-    errors: SdkErrors
-
-
-async def read_sse(
-    how: SdkStream,
-    send: Callable[[], Awaitable[httpx2.Response]],
-    data_events: Callable[[bytes], list[Event]],
-    finished: Callable[[], bool],
-) -> AsyncGenerator[Event, None]:
-    """The events of a streamed reply; every failure as an `UpstreamError`, a stream cut short too."""
-    provider, sdk = how.provider, how.errors
-    opened = False
-    try:
-        response = await send()
-        opened = True
-        try:
-            async for data in wire.sse_data_bytes(response.aiter_bytes()):
-                for event in data_events(data):
-                    yield event
-        finally:
-            await response.aclose()
-    except sdk.status as exc:
-        status, message = sdk.status_and_message(exc)
-        raise errors.from_status(
-            provider,
-            status,
-            message,
-            key_variable=how.key_variable,
-            retry_after=errors.retry_after_seconds(exc.response.headers.get("retry-after")),  # type: ignore[attr-defined]
-            secrets=how.secrets,
-        ) from exc
-    except sdk.timeout as exc:
-        # aiohttp's transport reports a refused connection as a connect timeout: tell them apart.
-        raise (errors.connection(provider) if _refused(exc) else errors.timeout(provider)) from exc
-    except sdk.connection as exc:  # before the reply: unreachable; during it: cut off
-        raise (errors.broken_stream(provider) if opened else errors.connection(provider)) from exc
-    except sdk.other as exc:  # an error object inside an HTTP 200 stream
-        detail = errors.body_message(getattr(exc, "body", None)) or getattr(exc, "message", None)
-        raise errors.broken_stream(provider, detail, how.secrets) from exc
-    except httpx2.TimeoutException as exc:  # raised raw while reading the stream's body
-        raise errors.timeout(provider) from exc
-    except httpx2.TransportError as exc:
-        raise errors.broken_stream(provider) from exc
-    if not finished():
-        raise errors.broken_stream(provider, "the reply ended before the provider finished it")
-
-
-def http_client(
-    client_class: Callable[..., httpx2.AsyncClient], options: ProviderOptions
-) -> httpx2.AsyncClient:
-    """The SDK's own aiohttp transport (`DefaultAioHttpClient`, the SDKs' `aiohttp` extra): the SDK still
-    builds, authenticates and maps every request, while responses are parsed by aiohttp's C parser rather
-    than h11's pure Python (bench/: about a third more streams a second per worker).
-
-    As many connections as replies under way (0 is aiohttp's "no limit"): the gateway caps replies itself
-    (GATEWAY_MAX_STREAMS), so no stream waits on a hidden pool limit and is then blamed on the provider."""
-    limits = httpx2.Limits(max_connections=options.max_connections or 0, max_keepalive_connections=100)
-    return client_class(limits=limits, timeout=timeout(options))
-
-
-def _refused(exc: BaseException) -> bool:
-    """A connection refused or reset somewhere in the chain of causes, rather than a timeout."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, OSError) and not isinstance(seen, TimeoutError):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
+        async with httpx2.AsyncClient(transport=httpx2.MockTransport(keep)) as capture:
+            probe = self.client.copy(http_client=capture)
+            await probe.post(path, cast_to=httpx2.Response, body={}, options=RAW_STREAM)
+        request = seen[0]
+        headers = {name: value for name, value in request.headers.items() if name not in _NOT_SENT}
+        return str(request.url), headers
 
 
 def timeout(options: ProviderOptions) -> httpx2.Timeout:
+    """What the SDK is told (it sends it on as `x-stainless-read-timeout`); aiohttp enforces the same."""
     return httpx2.Timeout(options.read_timeout, connect=options.connect_timeout)

@@ -1,27 +1,69 @@
-"""Reading streamed HTTP bodies for adapters that speak to their provider with plain httpx."""
+"""Calling a provider and reading its streamed reply, for every adapter: aiohttp, raw bytes, one mapping of
+failures.
+
+aiohttp parses HTTP in C (llhttp) where httpx and the SDKs' own client use h11's pure Python, and a call
+that is only `post(url, body, prepared headers)` skips the SDKs' per-request machinery: together most of
+the provider side's CPU per reply (bench/provider_cpu.py).
+"""
 
 from __future__ import annotations
 
+import base64
 import json
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
-from contextlib import AbstractAsyncContextManager
+import urllib.parse
+import urllib.request
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
-import httpx
+import aiohttp
 import orjson
 
 from providers import errors
 from providers.base import Event, Finish, ProviderOptions
 from providers.errors import UpstreamError
 
+_ERROR_BODY = 65536  # bytes of an error reply worth reading: only its message is shown, clipped
 
-def http_client(base_url: str, options: ProviderOptions) -> httpx.AsyncClient:
-    """The client of an adapter that speaks plain HTTP: one per provider, pooled, no hidden pool cap."""
-    return httpx.AsyncClient(
-        base_url=base_url.rstrip("/"),
-        timeout=httpx.Timeout(options.read_timeout, connect=options.connect_timeout),
-        limits=httpx.Limits(max_connections=options.max_connections, max_keepalive_connections=100),
+
+def session(options: ProviderOptions) -> aiohttp.ClientSession:
+    """One provider's pooled connections. No cap of its own unless `max_connections` sets one (0 is
+    aiohttp's "none"): the gateway limits replies itself, so no reply waits on a hidden pool limit and is
+    then blamed on the provider. Call inside the event loop."""
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=options.max_connections or 0, limit_per_host=0),
+        timeout=aiohttp.ClientTimeout(
+            total=None,
+            connect=options.read_timeout,  # waiting for a free connection, when a cap is set
+            sock_connect=options.connect_timeout,
+            sock_read=options.read_timeout,  # before the headers, and each silence after them
+        ),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Proxy:
+    url: str
+    headers: dict[str, str] | None  # its credentials, from the proxy URL's user and password if any
+
+
+def proxy_for(url: str) -> Proxy | None:
+    """The egress proxy the environment names for `url` (`HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY`), as the
+    SDKs' own clients honour them. Looked up once per provider and path: aiohttp's `trust_env` would look
+    it up on every call, with two hops to a thread."""
+    parts = urllib.parse.urlsplit(url)
+    if not parts.hostname or urllib.request.proxy_bypass(parts.hostname):
+        return None
+    proxy = urllib.request.getproxies().get(parts.scheme)
+    if not proxy:
+        return None
+    named = urllib.parse.urlsplit(proxy)
+    if named.username is None:
+        return Proxy(proxy, None)
+    bare = named._replace(netloc=named.netloc.rpartition("@")[2]).geturl()
+    login, password = (urllib.parse.unquote(part or "") for part in (named.username, named.password))
+    credentials = base64.b64encode(f"{login}:{password}".encode()).decode()
+    return Proxy(bare, {"proxy-authorization": f"Basic {credentials}"})
 
 
 async def sse_data_bytes(chunks: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:
@@ -71,64 +113,77 @@ async def ndjson_bytes(chunks: AsyncIterator[bytes]) -> AsyncGenerator[bytes, No
         yield bytes(pending)
 
 
-async def events_from(
-    provider: str,
-    response: AbstractAsyncContextManager[httpx.Response],
-    frames: Callable[[AsyncIterator[bytes]], AsyncIterator[bytes]],
-    translate: Callable[[Any], list[Event]],
-    *,
-    key_variable: str,
-    secrets: Iterable[str] = (),
-) -> AsyncGenerator[Event, None]:
-    """A provider's streamed reply over plain httpx, as events.
+@dataclass(frozen=True)
+class Reading:
+    """How one provider's replies read: who it is (for messages), and what its failures must not repeat."""
 
-    HTTP errors and transport failures are mapped to `UpstreamError`s, and a stream that ends without its
-    finish event counts as broken off: never a silent truncation.
+    provider: str
+    key_variable: str  # named in auth failures, for the operator
+    secrets: tuple[str, ...]
+    frames: Callable[[AsyncIterator[bytes]], AsyncIterator[bytes]]  # sse_data_bytes or ndjson_bytes
+    skip: frozenset[bytes] = frozenset()  # frames that carry nothing, such as OpenAI's `[DONE]`
+
+
+async def events_from(
+    how: Reading,
+    send: Callable[[], Awaitable[aiohttp.ClientResponse]],
+    translate: Callable[[Any], list[Event]],
+) -> AsyncGenerator[Event, None]:
+    """A provider's streamed reply as events, every failure an `UpstreamError`.
+
+    A stream that ends without its finish event counts as broken off, never as a silent truncation.
+    Closing this generator early closes the connection, so the provider stops generating.
     """
+    provider = how.provider
     opened = finished = False
     try:
-        async with response as body:
-            await raise_for_status(provider, body, key_variable=key_variable, secrets=secrets)
+        response = await send()
+        try:
+            if response.status >= 400:
+                raise await _status_error(how, response)
             opened = True
-            async for frame in frames(body.aiter_bytes()):
-                for event in translate(parse_json(provider, frame, secrets)):
+            async for frame in how.frames(response.content.iter_any()):
+                if frame in how.skip:
+                    continue
+                for event in translate(parse_json(provider, frame)):
                     finished = finished or type(event) is Finish
                     yield event
-    except httpx.TransportError as exc:
-        raise transport_error(provider, exc, opened=opened) from exc
+        finally:
+            if finished:  # read to its end: the connection serves the next reply
+                response.release()
+            else:  # cut short: closing it tells the provider to stop generating
+                response.close()
+    except TimeoutError as exc:  # aiohttp's read and connect timeouts are TimeoutErrors too
+        raise errors.timeout(provider) from exc
+    except aiohttp.ClientError as exc:
+        raise (errors.broken_stream(provider) if opened else errors.connection(provider)) from exc
+    except UpstreamError as exc:  # `translate` quotes the provider, and cannot know the key
+        raise errors.redacted(exc, how.secrets) from exc.__cause__
     if not finished:
         raise errors.broken_stream(provider, "the reply ended before the provider finished it")
 
 
-def parse_json(provider: str, text: str | bytes, secrets: Iterable[str] = ()) -> Any:
+def parse_json(provider: str, text: str | bytes) -> Any:
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
-        raise errors.broken_stream(provider, "it sent something that is not JSON", secrets) from None
+        raise errors.broken_stream(provider, "it sent something that is not JSON") from None
 
 
-async def raise_for_status(
-    provider: str, response: httpx.Response, *, key_variable: str, secrets: Iterable[str] = ()
-) -> None:
-    if response.status_code < 400:
-        return
-    body = await response.aread()
+async def _status_error(how: Reading, response: aiohttp.ClientResponse) -> UpstreamError:
+    try:
+        body = await response.content.read(_ERROR_BODY)
+    except (TimeoutError, aiohttp.ClientError):
+        body = b""
     try:
         message = errors.body_message(json.loads(body))
     except ValueError:
         message = body.decode("utf-8", "replace")[:300]
-    raise errors.from_status(
-        provider,
-        response.status_code,
+    return errors.from_status(
+        how.provider,
+        response.status,
         message,
-        key_variable=key_variable,
+        key_variable=how.key_variable,
         retry_after=errors.retry_after_seconds(response.headers.get("retry-after")),
-        secrets=secrets,
+        secrets=how.secrets,
     )
-
-
-def transport_error(provider: str, exc: httpx.TransportError, *, opened: bool) -> UpstreamError:
-    """httpx's failures as the gateway's: a timeout, an unreachable host, or a reply broken off."""
-    if isinstance(exc, httpx.TimeoutException):
-        return errors.timeout(provider)
-    return errors.broken_stream(provider) if opened else errors.connection(provider)

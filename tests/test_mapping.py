@@ -136,11 +136,10 @@ def test_anthropic_events_translate_with_running_state() -> None:
         {"type": "content_block_delta", "delta": {"type": "text_delta", "text": "ok"}}, state
     ) == [TextDelta("ok")]
     assert stream_events(
-        {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 2}}, state
-    ) == [Usage(9, 2), Finish("end_turn")]
-    assert not state.finished
-    stream_events({"type": "message_stop"}, state)
-    assert state.finished
+        {"type": "message_delta", "delta": {"stop_reason": "max_tokens"}, "usage": {"output_tokens": 2}},
+        state,
+    ) == [Usage(9, 2)]
+    assert stream_events({"type": "message_stop"}, state) == [Finish("max_tokens")]  # finished only now
     with pytest.raises(UpstreamError) as caught:
         stream_events(
             {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}, state

@@ -6,7 +6,9 @@ and kind of each failure; a stream cut short or malformed; a provider that hangs
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import asyncio
+import base64
+from collections.abc import AsyncGenerator, Callable, Iterator
 from dataclasses import dataclass, field
 
 import pytest
@@ -47,8 +49,10 @@ class Adapter:
     frames: Callable[[list[str]], list[bytes]]  # a whole reply
     unfinished: Callable[[list[str]], list[bytes]]  # the same without its finish marker
     error: Callable[[int, str], Reply]
+    error_inside: Callable[[str], bytes]  # an error object inside an HTTP 200 stream
     statuses: dict[int, tuple[int, str]] = field(default_factory=dict)  # upstream -> gateway status, kind
     content_type: str = "text/event-stream"
+    key: str | None = None  # the key its variables hold, if it takes one
 
 
 def _openai_error(status: int, message: str) -> Reply:
@@ -84,6 +88,8 @@ COMMON = {
     503: (503, "overloaded"),
 }
 OPENAI_KEY = "sk-conformance-OPENAI-0123456789"
+ANTHROPIC_KEY = "sk-ant-conformance-0123456789"
+GEMINI_KEY = "AIzaConformance0123456789abcdefghij"
 
 ADAPTERS = [
     Adapter(
@@ -93,7 +99,9 @@ ADAPTERS = [
         openai_upstream.stream_frames,
         lambda tokens: openai_upstream.stream_frames(tokens, finish=False, usage=False),
         _openai_error,
+        lambda message: b"data: " + openai_upstream.error_body(message, "server_error") + b"\n\n",
         COMMON,
+        key=OPENAI_KEY,
     ),
     Adapter(
         "groq",  # an OpenAI-compatible preset
@@ -102,7 +110,9 @@ ADAPTERS = [
         openai_upstream.stream_frames,
         lambda tokens: openai_upstream.stream_frames(tokens, finish=False, usage=False),
         _openai_error,
+        lambda message: b"data: " + openai_upstream.error_body(message, "server_error") + b"\n\n",
         COMMON,
+        key=OPENAI_KEY,
     ),
     Adapter(
         "azure",
@@ -115,25 +125,31 @@ ADAPTERS = [
         openai_upstream.stream_frames,
         lambda tokens: openai_upstream.stream_frames(tokens, finish=False, usage=False),
         _openai_error,
+        lambda message: b"data: " + openai_upstream.error_body(message, "server_error") + b"\n\n",
         COMMON,
+        key=OPENAI_KEY,
     ),
     Adapter(
         "anthropic",
         FakeAnthropic,
-        lambda url: {"ANTHROPIC_API_KEY": "sk-ant-conformance-0123456789", "ANTHROPIC_BASE_URL": url},
+        lambda url: {"ANTHROPIC_API_KEY": ANTHROPIC_KEY, "ANTHROPIC_BASE_URL": url},
         anthropic_upstream.stream_frames,
         lambda tokens: anthropic_upstream.stream_frames(tokens, stop=False),
         _anthropic_error,
+        lambda message: anthropic_upstream.error_event("api_error", message),
         {**COMMON, 529: (503, "overloaded")},
+        key=ANTHROPIC_KEY,
     ),
     Adapter(
         "gemini",
         FakeGemini,
-        lambda url: {"GEMINI_API_KEY": "AIzaConformance0123456789abcdefghij", "GEMINI_BASE_URL": url},
+        lambda url: {"GEMINI_API_KEY": GEMINI_KEY, "GEMINI_BASE_URL": url},
         gemini_upstream.stream_frames,
         lambda tokens: gemini_upstream.stream_frames(tokens, finish=False),
         _gemini_error,
+        lambda message: b'data: {"error": {"code": 500, "message": "' + message.encode() + b'"}}\r\n\r\n',
         COMMON,
+        key=GEMINI_KEY,
     ),
     Adapter(
         "ollama",
@@ -142,6 +158,7 @@ ADAPTERS = [
         ollama_upstream.stream_lines,
         lambda tokens: ollama_upstream.stream_lines(tokens, done=False),
         _ollama_error,
+        lambda message: b'{"error": "' + message.encode() + b'"}\n',
         COMMON,
         content_type="application/x-ndjson",
     ),
@@ -163,10 +180,16 @@ def fake(adapter: Adapter) -> Iterator[FakeUpstream]:
 
 @pytest.fixture
 def provider(adapter: Adapter, fake: FakeUpstream, monkeypatch: pytest.MonkeyPatch) -> Provider:
+    return build(adapter, fake, monkeypatch)
+
+
+def build(
+    adapter: Adapter, fake: FakeUpstream, monkeypatch: pytest.MonkeyPatch, **options: object
+) -> Provider:
     for variable, value in adapter.env(fake.url).items():
         monkeypatch.setenv(variable, value)
-    options = ProviderOptions(model=None, env_file=None, connect_timeout=2, read_timeout=0.5)
-    return REGISTRY[adapter.name](options)
+    how: dict[str, object] = {"connect_timeout": 2, "read_timeout": 0.5, **options}
+    return REGISTRY[adapter.name](ProviderOptions(model=None, env_file=None, **how))  # type: ignore[arg-type]
 
 
 def stream(
@@ -212,13 +235,20 @@ def test_deltas_survive_any_chunk_boundary(adapter: Adapter, fake: FakeUpstream,
 def test_each_error_status_keeps_its_meaning(
     adapter: Adapter, fake: FakeUpstream, provider: Provider, status: int
 ) -> None:
-    fake.enqueue(adapter.error(status, f"upstream says {status}"))
+    quoting = f" for key {adapter.key}" if adapter.key else ""
+    fake.enqueue(adapter.error(status, f"upstream says {status}{quoting}"))
     error = failure(lambda: aio.run(_collect(provider)))
     assert (error.status, error.kind) == adapter.statuses[status]
     if status == 429:
         assert error.retry_after == 7
     if status in (401, 403):
         assert "upstream says" not in error.message  # credentials errors never echo the provider
+        variables = [name for name, value in adapter.env(fake.url).items() if value == adapter.key]
+        assert all(f"check {variable}" in error.message for variable in variables)
+    if status in (400, 404, 500):
+        assert f"upstream says {status}" in error.message  # what helps the user is passed on
+    if adapter.key:
+        assert adapter.key not in error.message
 
 
 def test_a_stream_without_its_finish_marker_is_a_failure(
@@ -290,3 +320,134 @@ def test_a_missing_key_names_the_variable_the_profile_chose(
     with pytest.raises(ConfigError) as caught:
         REGISTRY[adapter.name](options)
     assert caught.value.variable == "WIDGET_KEY"
+
+
+def test_an_error_inside_the_stream_is_a_failure(
+    adapter: Adapter, fake: FakeUpstream, provider: Provider
+) -> None:
+    frames = adapter.unfinished(TOKENS)
+    error = failure(
+        lambda: stream(adapter, fake, provider, *frames, adapter.error_inside("upstream says no"))
+    )
+    assert error.status == 502 and "upstream says no" in error.message
+
+
+@pytest.mark.parametrize("adapter", KEYED, ids=[adapter.name for adapter in KEYED], indirect=True)
+def test_an_error_inside_the_stream_never_repeats_the_key(
+    adapter: Adapter, fake: FakeUpstream, provider: Provider
+) -> None:
+    assert adapter.key
+    key = adapter.key
+    bare = key.removeprefix("sk-ant-").removeprefix("sk-").removeprefix("AIza")
+    quoted = f"key {bare}, shown as {key[:6]}**********{key[-4:]} or {key[:6]}...{key[-4:]}, is not valid"
+    error = failure(lambda: stream(adapter, fake, provider, adapter.error_inside(quoted)))
+    assert "[redacted]" in error.message
+    assert not any(bare[start : start + 6] in error.message for start in range(len(bare) - 5))
+    assert f"...{key[-4:]}" not in error.message
+
+
+@pytest.mark.parametrize("adapter", KEYED, ids=[adapter.name for adapter in KEYED], indirect=True)
+def test_a_profile_reads_its_own_key_and_base_url_variables(
+    adapter: Adapter, fake: FakeUpstream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two profiles on one provider with two accounts: this one's variables win over the provider's own."""
+    for variable, value in adapter.env(fake.url).items():
+        if value == adapter.key:
+            monkeypatch.setenv(variable, "sk-the-other-account-key-000000")
+            monkeypatch.setenv("WIDGET_KEY", value)
+        elif value.startswith(fake.url):
+            monkeypatch.setenv(variable, "http://127.0.0.1:9")  # nothing listens there
+            monkeypatch.setenv("WIDGET_URL", value)
+        else:
+            monkeypatch.setenv(variable, value)
+    options = ProviderOptions(model=None, env_file=None, api_key_env="WIDGET_KEY", base_url_env="WIDGET_URL")
+    provider = REGISTRY[adapter.name](options)
+    received = stream(adapter, fake, provider, *adapter.frames(TOKENS))
+    assert any(isinstance(event, Finish) for event in received)
+    assert any(adapter.key in value for value in fake.last.headers.values() if adapter.key)
+    assert not any("other-account" in value for value in fake.last.headers.values())
+
+
+async def _first_deltas(provider: Provider, count: int) -> list[AsyncGenerator[Event, None]]:
+    """`count` replies under way at once, each read up to its first text."""
+
+    async def started() -> AsyncGenerator[Event, None]:
+        events = provider.stream(REQUEST)
+        while not isinstance(await anext(events), TextDelta):
+            pass
+        return events
+
+    return list(await asyncio.gather(*(started() for _ in range(count))))
+
+
+def test_no_hidden_cap_on_connections(
+    adapter: Adapter, fake: FakeUpstream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """More replies at once than any HTTP library's default pool (100): none of them waits for another."""
+    provider = build(adapter, fake, monkeypatch, max_connections=None, read_timeout=10)
+    count = 120
+    fake.enqueue(*[held(adapter) for _ in range(count)])
+
+    async def run() -> int:
+        try:
+            replies = await _first_deltas(provider, count)
+            for events in replies:
+                await events.aclose()
+            return len(replies)
+        finally:
+            await provider.aclose()
+
+    assert aio.run(run()) == count
+    assert len(fake.requests) == count
+
+
+def test_max_connections_caps_the_pool(
+    adapter: Adapter, fake: FakeUpstream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    provider = build(adapter, fake, monkeypatch, max_connections=2)
+    fake.enqueue(held(adapter), held(adapter), held(adapter))
+
+    async def run() -> UpstreamError:
+        replies = await _first_deltas(provider, 2)
+        try:
+            with pytest.raises(UpstreamError) as caught:
+                await _first_deltas(provider, 1)  # no connection frees up: it waits, then gives up
+            return caught.value
+        finally:
+            for events in replies:
+                await events.aclose()
+            await provider.aclose()
+
+    assert aio.run(run()).kind == "timeout"
+    assert len(fake.requests) == 2
+
+
+def held(adapter: Adapter) -> Stream:
+    """A reply that sends its first text, then holds its connection open."""
+    return Stream(adapter.unfinished(TOKENS[:1]), then="hang", content_type=adapter.content_type)
+
+
+def test_an_egress_proxy_from_the_environment_is_used(
+    adapter: Adapter, fake: FakeUpstream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As the SDKs' own clients did: `HTTP_PROXY`/`HTTPS_PROXY` carry the calls of a gateway behind one."""
+    for variable, value in adapter.env(fake.url).items():
+        monkeypatch.setenv(variable, value.replace(fake.url, "http://upstream.invalid"))
+    for variable in ("NO_PROXY", "no_proxy", "http_proxy"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", fake.url.replace("http://", "http://egress:s3cret@"))
+    provider = REGISTRY[adapter.name](ProviderOptions(model=None, env_file=None, read_timeout=5))
+    received = stream(adapter, fake, provider, *adapter.frames(TOKENS))
+    assert any(isinstance(event, Finish) for event in received)
+    assert fake.last.path.startswith("http://upstream.invalid/")  # the absolute form a proxy is sent
+    assert fake.last.headers["proxy-authorization"] == "Basic " + base64.b64encode(b"egress:s3cret").decode()
+
+
+def test_a_provider_nobody_listens_for_is_unreachable_not_slow(
+    adapter: Adapter, fake: FakeUpstream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for variable, value in adapter.env(fake.url).items():
+        monkeypatch.setenv(variable, value.replace(fake.url, "http://127.0.0.1:9"))  # nothing listens there
+    provider = REGISTRY[adapter.name](ProviderOptions(model=None, env_file=None))
+    error = failure(lambda: aio.run(_collect(provider)))
+    assert (error.status, error.kind) == (502, "connection")

@@ -1,0 +1,115 @@
+"""The registry and the chain builder the gateway calls: names, lazy SDK imports, configuration errors."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from collections.abc import Mapping
+
+import pytest
+
+from providers import REGISTRY, build_chain, http_provider, openai
+from providers.base import (
+    ChatRequest,
+    ConfigError,
+    Event,
+    Finish,
+    Message,
+    Provider,
+    ProviderOptions,
+    TextPart,
+)
+from providers.presets import PRESETS
+from providers.resilient import ResilientProvider, RetryPolicy
+from tests import aio
+from tests.fakes.openai_upstream import FakeOpenAI
+
+OPTIONS = ProviderOptions(model=None, env_file=None)
+REQUEST = ChatRequest((Message("user", (TextPart("hi"),)),))
+
+
+def test_every_provider_and_preset_has_a_factory() -> None:
+    assert {"echo", "openai", "anthropic", "gemini", "ollama", "azure", *PRESETS} == set(REGISTRY)
+
+
+def test_importing_providers_imports_no_sdk() -> None:
+    sdks = "{'openai', 'anthropic', 'httpx2', 'aiohttp'}"
+    code = f"import sys, providers; print(sorted({sdks} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_a_chain_is_its_primary_then_its_fallbacks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-registry-test-0123456789")
+    chain = build_chain(
+        [("openai", OPTIONS), ("ollama", OPTIONS), ("echo", OPTIONS)],
+        RetryPolicy(),
+        breaker_threshold=3,
+        breaker_reset=1.0,
+    )
+    assert isinstance(chain, ResilientProvider)
+    assert (chain.name, [provider.name for provider in chain.chain]) == (
+        "openai",
+        ["openai", "ollama", "echo"],
+    )
+    aio.run(chain.aclose())
+
+
+@pytest.mark.parametrize(
+    ("entries", "variable"),
+    [
+        ([("nope", OPTIONS)], "GATEWAY_PROVIDER"),
+        ([("echo", OPTIONS), ("nope", OPTIONS)], "GATEWAY_FALLBACK_PROVIDERS"),
+        ([("echo", OPTIONS), ("anthropic", OPTIONS)], "ANTHROPIC_API_KEY"),
+        (
+            [("groq", ProviderOptions(model=None, env_file=None, api_key_env="SUPPORT_GROQ_KEY"))],
+            "SUPPORT_GROQ_KEY",
+        ),
+    ],
+)
+def test_a_chain_that_cannot_be_built_names_the_variable(
+    entries: list[tuple[str, ProviderOptions]], variable: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("ANTHROPIC_API_KEY", "GROQ_API_KEY", "SUPPORT_GROQ_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ConfigError) as caught:
+        build_chain(entries, RetryPolicy(), breaker_threshold=3, breaker_reset=1.0)
+    assert caught.value.variable == variable
+
+
+def test_replies_that_start_together_prepare_their_call_once() -> None:
+    """A burst of first replies (after a restart) asks the SDK for the URL and headers once, not each."""
+
+    class Counting:
+        def __init__(self, base_url: str) -> None:
+            self.calls = 0
+            self.base_url = base_url
+
+        async def prepare(self, path: str) -> tuple[str, Mapping[str, str]]:
+            self.calls += 1
+            await asyncio.sleep(0.01)  # as the SDK's own awaits do: others start meanwhile
+            return self.base_url + path, {}
+
+    fake = FakeOpenAI().start()
+    endpoint = Counting(fake.url + "/v1")
+    provider = http_provider.HttpProvider(
+        openai.DIALECT, endpoint, OPTIONS, "m", key_variable="OPENAI_API_KEY", secrets=()
+    )
+
+    async def burst() -> list[list[Event]]:
+        try:
+            return list(await asyncio.gather(*(collect(provider) for _ in range(20))))
+        finally:
+            await provider.aclose()
+
+    try:
+        replies = aio.run(burst())
+    finally:
+        fake.stop()
+    assert endpoint.calls == 1
+    assert all(any(isinstance(event, Finish) for event in reply) for reply in replies)
+
+
+async def collect(provider: Provider) -> list[Event]:
+    return [event async for event in provider.stream(REQUEST)]
