@@ -70,17 +70,11 @@ async def requests(port: int, count: int, headers: str = "") -> None:
 def redis_per_request(count: int) -> None:
     redis, redis_port = redis_server()
     time.sleep(0.5)
+    limits = {"GATEWAY_REQUESTS_PER_MINUTE": "1000000", "GATEWAY_TOKENS_PER_DAY": "1000000000"}
     scenarios = {
-        "rate limit (GATEWAY_REQUESTS_PER_MINUTE)": {"GATEWAY_REQUESTS_PER_MINUTE": "1000000"},
-        "+ token budget (GATEWAY_TOKENS_PER_DAY)": {
-            "GATEWAY_REQUESTS_PER_MINUTE": "1000000",
-            "GATEWAY_TOKENS_PER_DAY": "1000000000",
-        },
-        "+ conversations (GATEWAY_CONVERSATIONS)": {
-            "GATEWAY_REQUESTS_PER_MINUTE": "1000000",
-            "GATEWAY_TOKENS_PER_DAY": "1000000000",
-            "GATEWAY_CONVERSATIONS": "true",
-        },
+        "request limit only": {**limits, "GATEWAY_TOKENS_PER_DAY": "0"},
+        "request limit and token budget (the defaults)": limits,
+        "both, and conversations": {**limits, "GATEWAY_CONVERSATIONS": "true"},
     }
     try:
         print("| settings | Redis commands per request | of which |\n| --- | --- | --- |")
@@ -110,7 +104,8 @@ async def hold_streams(port: int, count: int) -> list[bool]:
 
 
 def memory_and_cpu(streams: int) -> None:
-    process, port = gateway({"GATEWAY_ECHO_DELAY": "0.5", "GATEWAY_MAX_STREAMS": str(streams * 2)})
+    settings = {"GATEWAY_ECHO_DELAY": "0.5", "GATEWAY_MAX_STREAMS": str(streams * 2)}
+    process, port = gateway({**settings, "GATEWAY_REQUESTS_PER_MINUTE": "0", "GATEWAY_TOKENS_PER_DAY": "0"})
     try:
         asyncio.run(hold_streams(port, 20))  # warm up: imports, pools, first allocations
         idle = memory_kb(process.pid, "VmRSS")

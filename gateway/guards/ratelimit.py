@@ -18,9 +18,14 @@ from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import FixedWindowRateLimiter, SlidingWindowCounterRateLimiter
 from limits.errors import StorageError
 from limits.storage import storage_from_string
+from redis.exceptions import RedisClusterException
 
 from gateway.errors import rate_limited, unavailable
 from gateway.redis_url import limits_uri
+
+# limits wraps redis-py's RedisError into StorageError; a cluster missing a slot's master raises
+# SlotNotCoveredError, a RedisClusterException outside that hierarchy, which would otherwise be a 500.
+STORAGE_ERRORS = (StorageError, RedisClusterException)
 
 log = logging.getLogger("gateway.ratelimit")
 
@@ -67,7 +72,7 @@ class RateLimiter:
                     f"Too many requests: at most {self._requests.amount} a minute.",
                     await self._retry_after(self._request_window, self._requests, visitor),
                 )
-        except StorageError as exc:
+        except STORAGE_ERRORS as exc:
             self._storage_failed(exc)
 
     async def spend_tokens(self, visitor: str, tokens: int) -> None:
@@ -75,7 +80,7 @@ class RateLimiter:
             return
         try:
             await self._token_window.hit(self._tokens, self._tokens_key, visitor, cost=tokens)
-        except StorageError as exc:
+        except STORAGE_ERRORS as exc:
             log.warning("could not record %d tokens for a visitor: %s", tokens, exc)
 
     async def _retry_after(

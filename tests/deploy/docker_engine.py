@@ -227,8 +227,8 @@ def build_gateway_image(engine: Engine) -> None:
     started = time.monotonic()
     engine.docker("build", "--network", "host", "-t", GATEWAY_IMAGE, str(ROOT), timeout=1500)
     engine.timings["gateway image"] = time.monotonic() - started
-    # vfs keeps a full copy per layer: drop the layers of earlier builds.
-    engine.docker("image", "prune", "-f")
+    # Drop the layers of builds older than a week; newer dangling ones are the build stages' cache.
+    engine.docker("image", "prune", "--force", "--filter", "until=168h")
 
 
 # --- compose stacks ----------------------------------------------------------------------------------
