@@ -143,6 +143,10 @@ def running_engine() -> Iterator[Engine]:
                     raise RuntimeError(f"dockerd did not start:\n{log_path.read_text()[-3000:]}")
                 time.sleep(0.3)
             engine.storage_driver = engine.docker("info", "--format", "{{.Driver}}").strip()
+            # An earlier run that was killed leaves stacks behind, and their restart policy starts them again.
+            if leftovers := engine.docker("ps", "--all", "--quiet").split():
+                engine.docker("rm", "--force", "--volumes", *leftovers)
+            engine.docker("network", "prune", "--force")
             yield engine
         finally:
             engine.stop()
