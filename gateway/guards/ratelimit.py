@@ -16,11 +16,16 @@ from typing import Literal
 from limits import RateLimitItem, RateLimitItemPerDay, RateLimitItemPerMinute
 from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import FixedWindowRateLimiter, SlidingWindowCounterRateLimiter
-from limits.errors import StorageError
 from limits.storage import storage_from_string
 
-from gateway.errors import rate_limited, unavailable
+from gateway.errors import GatewayError, rate_limited, unavailable
 from gateway.redis_url import limits_uri
+
+# limits wraps only redis-py's RedisError into StorageError, but a Redis going away raises more: a
+# cluster missing a slot's master raises SlotNotCoveredError (outside RedisError), and redis-py 8.1's
+# asyncio connection to a node that just stopped raises AttributeError or RuntimeError from its handshake
+# (tests/security/test_redis_cluster.py saw both). Every failure of the store is a storage failure, to
+# answer as configured (fail open or closed, logged with its cause), never a 500.
 
 log = logging.getLogger("gateway.ratelimit")
 
@@ -67,7 +72,9 @@ class RateLimiter:
                     f"Too many requests: at most {self._requests.amount} a minute.",
                     await self._retry_after(self._request_window, self._requests, visitor),
                 )
-        except StorageError as exc:
+        except GatewayError:
+            raise  # the 429 itself
+        except Exception as exc:  # the store failed, whatever it raised (see the note at the top)
             self._storage_failed(exc)
 
     async def spend_tokens(self, visitor: str, tokens: int) -> None:
@@ -75,7 +82,7 @@ class RateLimiter:
             return
         try:
             await self._token_window.hit(self._tokens, self._tokens_key, visitor, cost=tokens)
-        except StorageError as exc:
+        except Exception as exc:  # the store failed (see the note at the top): the reply is already sent
             log.warning("could not record %d tokens for a visitor: %s", tokens, exc)
 
     async def _retry_after(

@@ -94,3 +94,14 @@ def test_nginx_config_is_fit_for_streaming() -> None:
         assert directive in NGINX, directive
     body_limit = re.search(r"client_max_body_size (\d+)m;", NGINX)
     assert body_limit is not None and 25 <= int(body_limit[1]) <= 32  # 5 files of 5 MiB, and no more
+
+
+def test_the_build_context_holds_only_what_the_image_needs() -> None:
+    # Without it the legacy builder sends .venv, node_modules and .git to the engine on every build.
+    lines = (ROOT / ".dockerignore").read_text().splitlines()
+    ignore = [line for line in lines if line.strip() and not line.startswith("#")]
+    assert ignore[0] == "*"
+    allowed = {line.removeprefix("!") for line in ignore if line.startswith("!")}
+    needed = {"pyproject.toml", "README.md", "package.json", "package-lock.json", "gateway", "providers"}
+    assert allowed == needed
+    assert "COPY . ." in DOCKERFILE and "WORKDIR /build" in DOCKERFILE

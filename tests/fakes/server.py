@@ -60,7 +60,8 @@ Behaviour = Reply | Stream | Hang
 class FakeUpstream:
     """Serves scripted behaviours in order, then `default(request)`; records what it received."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.host = host  # loopback; the container tests listen on their own docker network's gateway
         self.requests: list[Received] = []
         self.script: deque[Behaviour] = deque()
         self.aborted = threading.Event()  # the client closed a connection before the response ended
@@ -76,7 +77,7 @@ class FakeUpstream:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def enqueue(self, *behaviours: Behaviour) -> None:
         self.script.extend(behaviours)
@@ -117,7 +118,7 @@ class FakeUpstream:
 
     async def _start(self) -> None:
         # A backlog above the 120 connections a conformance case opens at once (the default is 100).
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0, backlog=1024)
+        self._server = await asyncio.start_server(self._serve, self.host, 0, backlog=1024)
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
