@@ -74,3 +74,24 @@ def test_a_stopped_node_fails_open_or_closed_as_configured(
     refused = [answer for answer in closed_answers if answer.status_code != 200]
     assert refused and {answer.status_code for answer in refused} == {503}
     assert refused[0].json() == {"error": "Rate limiting is unavailable right now; try again shortly."}
+
+
+def test_conversations_on_a_stopped_node_answer_without_memory_or_refuse_as_configured(
+    cluster: RedisCluster, processes: list[GatewayProcess], fake_openai: FakeOpenAI
+) -> None:
+    # Limits off, so what refuses a request here can only be the conversation store.
+    limits_off = {"GATEWAY_REQUESTS_PER_MINUTE": "0", "GATEWAY_TOKENS_PER_DAY": "0"}
+    env = openai_env(fake_openai, REDIS_URL=cluster.url, GATEWAY_CONVERSATIONS="true", **limits_off)
+    open_gateway = start_gateway(env)
+    closed_gateway = start_gateway({**env, "GATEWAY_REDIS_FAILURE": "closed"})
+    processes.extend([open_gateway, closed_gateway])
+    cluster.stop_node(0)
+    # Conversation keys spread over the three masters: a third of them land on the stopped one.
+    conversations = [{"x-conversation-id": secrets.token_urlsafe(18)} for _ in range(9)]
+    open_answers = [ask(open_gateway, "hello", **conversation) for conversation in conversations]
+    closed_answers = [ask(closed_gateway, "hello", **conversation) for conversation in conversations]
+    assert [answer.status_code for answer in open_answers] == [200] * 9, open_gateway.log()[-4000:]
+    assert "conversation store unavailable, answering without memory" in open_gateway.log()
+    refused = [answer for answer in closed_answers if answer.status_code != 200]
+    assert refused and {answer.status_code for answer in refused} == {503}, closed_gateway.log()[-4000:]
+    assert refused[0].json() == {"error": "Conversation memory is unavailable right now; try again shortly."}
