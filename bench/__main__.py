@@ -479,7 +479,8 @@ def report(
     )
     lines = [
         f"{args.deltas} deltas a reply, {args.connections} connections, {args.duration} s per target, "
-        f"one worker; time to first delta over {args.samples} sequential streams on one connection.",
+        f"one worker; time to first delta over {args.samples} sequential streams, "
+        "each on a fresh connection.",
         "",
         "| target | streams/s | x relay | x seed | first delta p50 / p99 (ms) | added vs direct p50 (ms) "
         "| last delta p50 / p99 under load (ms) | CPU ms / stream | peak RSS (MB) | errors |",

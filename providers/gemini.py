@@ -1,4 +1,4 @@
-"""Google Gemini's streamGenerateContent over SSE, with plain httpx (no SDK in our stack)."""
+"""Google Gemini's streamGenerateContent over SSE: a Dialect of mapping functions (no SDK in our stack)."""
 
 from __future__ import annotations
 

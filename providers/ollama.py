@@ -1,4 +1,4 @@
-"""Ollama's native `/api/chat`, streaming NDJSON, with plain httpx. Local: no key."""
+"""Ollama's native `/api/chat`, streaming NDJSON: a Dialect of mapping functions. Local: no key."""
 
 from __future__ import annotations
 
