@@ -171,10 +171,12 @@ def parse_json(provider: str, text: str | bytes) -> Any:
 
 
 async def _status_error(how: Reading, response: aiohttp.ClientResponse) -> UpstreamError:
-    try:
-        body = await response.content.read(_ERROR_BODY)
+    body = bytearray()
+    try:  # `read(n)` gives what has arrived so far: gather the body, up to the bound
+        while len(body) < _ERROR_BODY and (piece := await response.content.read(_ERROR_BODY - len(body))):
+            body += piece
     except (TimeoutError, aiohttp.ClientError):
-        body = b""
+        pass  # what arrived is still worth showing
     try:
         message = errors.body_message(json.loads(body))
     except ValueError:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 from collections.abc import AsyncGenerator, Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -249,6 +250,17 @@ def test_each_error_status_keeps_its_meaning(
         assert f"upstream says {status}" in error.message  # what helps the user is passed on
     if adapter.key:
         assert adapter.key not in error.message
+
+
+def test_an_error_body_that_arrives_in_pieces_is_read_whole(
+    adapter: Adapter, fake: FakeUpstream, provider: Provider
+) -> None:
+    reply = adapter.error(400, "upstream says the request is wrong")
+    fake.enqueue(dataclasses.replace(reply, split_at=len(reply.body) // 2))
+    error = failure(lambda: aio.run(_collect(provider)))
+    assert error.status == adapter.statuses[400][0]
+    assert "upstream says the request is wrong" in error.message
+    assert "{" not in error.message  # the provider's message, not a piece of its JSON
 
 
 def test_a_stream_without_its_finish_marker_is_a_failure(

@@ -36,6 +36,7 @@ class Reply:
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str = "application/json"
+    split_at: int = 0  # when set, the body goes out in two writes this many bytes in, a moment apart
 
 
 @dataclass
@@ -150,8 +151,16 @@ class FakeUpstream:
         if isinstance(behaviour, Reply):
             head = _head(behaviour.status, behaviour.content_type, behaviour.headers)
             head += f"content-length: {len(behaviour.body)}\r\n\r\n".encode()
-            writer.write(head + behaviour.body)
+            first, rest = (
+                behaviour.body[: behaviour.split_at or None],
+                behaviour.body[behaviour.split_at or None :],
+            )
+            writer.write(head + first)
             await writer.drain()
+            if rest:
+                await asyncio.sleep(0.05)
+                writer.write(rest)
+                await writer.drain()
             return True
         client_gone = asyncio.ensure_future(reader.read(1))  # EOF: the client closed its side
         try:
