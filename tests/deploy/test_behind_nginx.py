@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import signal
-import threading
 import time
 from collections.abc import Iterator
 
@@ -20,7 +19,7 @@ from tests.fakes import openai_upstream
 from tests.fakes.openai_upstream import FakeOpenAI
 from tests.fakes.server import Stream
 from tests.gateway_process import GatewayProcess, start_gateway
-from tests.sse import STREAM_HEADERS, chat_body, events
+from tests.sse import STREAM_HEADERS, StreamsInFlight, chat_body, events
 
 
 @pytest.fixture
@@ -133,30 +132,11 @@ def test_sigterm_to_one_of_two_replicas_cuts_no_stream(stack: list[GatewayProces
     nginx = start_nginx([replica.url for replica in replicas])
     stack.append(nginx)
     words = " ".join(f"w{i}" for i in range(20))  # about 2 s per stream
-    results: list[str] = []
-    first_deltas = threading.Semaphore(0)
-
-    def one_stream() -> None:
-        text = []
-        with httpx.stream(
-            "POST", nginx.url + "/chat", json=chat_body(words), headers=STREAM_HEADERS, timeout=30
-        ) as response:
-            for event in events(response.iter_lines()):
-                if not text:
-                    first_deltas.release()
-                text.append(event.get("text", f"<error: {event.get('error')}>"))
-        results.append("".join(text))
-
-    threads = [threading.Thread(target=one_stream) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    for _ in threads:
-        assert first_deltas.acquire(timeout=15)
+    streams = StreamsInFlight(nginx.url, words, count=20, timeout=15).start()
     replicas[0].process.send_signal(signal.SIGTERM)  # mid-stream on both replicas
     time.sleep(0.3)
     after = [httpx.post(nginx.url + "/chat", json=chat_body("new request"), timeout=10) for _ in range(6)]
-    for thread in threads:
-        thread.join(timeout=30)
+    results = streams.join()
     assert results == [words] * 20  # every stream ended whole
     assert [response.json() for response in after] == [{"text": "new request"}] * 6
     replicas[0].process.wait(timeout=15)  # uvicorn ends by re-raising SIGTERM once drained

@@ -33,7 +33,7 @@ from tests.deploy.docker_engine import (
 )
 from tests.fakes.gemini_upstream import FakeGemini
 from tests.gateway_process import ROOT, free_port
-from tests.sse import STREAM_HEADERS, chat_body, events
+from tests.sse import STREAM_HEADERS, StreamsInFlight, chat_body, events
 
 pytestmark = pytest.mark.timeout(1800)  # the first run builds the base images (see the README)
 
@@ -202,25 +202,7 @@ def test_stopping_a_replica_during_streams_cuts_none_of_them(echo_stack: Stack) 
     echo_stack.run("up", "--detach", "--scale", "gateway=3", "--no-recreate")
     replicas = echo_stack.wait_healthy("gateway", 3)
     words = " ".join(f"w{i}" for i in range(30))  # about 3 s per stream
-    results: list[str] = []
-    first_deltas = threading.Semaphore(0)
-
-    def one_stream() -> None:
-        text = []
-        with httpx.stream(
-            "POST", echo_stack.url + "/chat", json=chat_body(words), headers=STREAM_HEADERS, timeout=60
-        ) as response:
-            for event in events(response.iter_lines()):
-                if not text:
-                    first_deltas.release()
-                text.append(event.get("text", f"<error: {event.get('error')}>"))
-        results.append("".join(text))
-
-    streams = [threading.Thread(target=one_stream) for _ in range(12)]
-    for thread in streams:
-        thread.start()
-    for _ in streams:
-        assert first_deltas.acquire(timeout=30)
+    streams = StreamsInFlight(echo_stack.url, words, count=12, timeout=60).start()
     stopping = replicas[0]
     stopped_after: list[float] = []
 
@@ -234,8 +216,7 @@ def test_stopping_a_replica_during_streams_cuts_none_of_them(echo_stack: Stack) 
     time.sleep(0.5)
     new_request = chat_body("new request")
     after = [httpx.post(echo_stack.url + "/chat", json=new_request, timeout=20) for _ in range(6)]
-    for thread in streams:
-        thread.join(timeout=60)
+    results = streams.join()
     stopper.join(timeout=120)
     assert results == [words] * 12  # every stream ended whole, the stopped replica's included
     assert [reply.json() for reply in after] == [{"text": "new request"}] * 6

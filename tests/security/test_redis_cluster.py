@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.conftest import openai_env
+from tests.conftest import StartGateway
 from tests.fakes.openai_upstream import FakeOpenAI
-from tests.gateway_process import GatewayProcess, start_gateway
+from tests.gateway_process import GatewayProcess
 from tests.security.redis_cluster import RedisCluster
 from tests.sse import chat_body
 
@@ -22,26 +22,15 @@ def cluster() -> Iterator[RedisCluster]:
     started.stop()
 
 
-@pytest.fixture
-def processes() -> Iterator[list[GatewayProcess]]:
-    started: list[GatewayProcess] = []
-    yield started
-    for process in started:
-        process.stop()
-
-
 def ask(gateway: GatewayProcess, text: str = "hi", **headers: str) -> httpx.Response:
     return httpx.post(gateway.url + "/chat", json=chat_body(text), headers=headers, timeout=10)
 
 
 def test_two_gateways_share_one_limit_and_conversations_on_a_cluster(
-    cluster: RedisCluster, processes: list[GatewayProcess], fake_openai: FakeOpenAI
+    cluster: RedisCluster, start_openai_gateway: StartGateway, fake_openai: FakeOpenAI
 ) -> None:
-    env = openai_env(
-        fake_openai, REDIS_URL=cluster.url, GATEWAY_REQUESTS_PER_MINUTE="5", GATEWAY_CONVERSATIONS="true"
-    )
-    replicas = [start_gateway(env), start_gateway(env)]
-    processes.extend(replicas)
+    env = dict(REDIS_URL=cluster.url, GATEWAY_REQUESTS_PER_MINUTE="5", GATEWAY_CONVERSATIONS="true")
+    replicas = [start_openai_gateway(**env), start_openai_gateway(**env)]
     answers = [ask(replicas[i % 2], f"visitor {i}") for i in range(7)]
     assert [answer.status_code for answer in answers] == [200] * 5 + [429, 429]
     # Conversations too: what one replica stored, the other continues (their keys spread over the nodes).
@@ -55,12 +44,11 @@ def test_two_gateways_share_one_limit_and_conversations_on_a_cluster(
 
 
 def test_a_stopped_node_fails_open_or_closed_as_configured(
-    cluster: RedisCluster, processes: list[GatewayProcess], fake_openai: FakeOpenAI
+    cluster: RedisCluster, start_openai_gateway: StartGateway, fake_openai: FakeOpenAI
 ) -> None:
-    env = openai_env(fake_openai, REDIS_URL=cluster.url, GATEWAY_REQUESTS_PER_MINUTE="100")
-    open_gateway = start_gateway(env)
-    closed_gateway = start_gateway({**env, "GATEWAY_REDIS_FAILURE": "closed"})
-    processes.extend([open_gateway, closed_gateway])
+    env = dict(REDIS_URL=cluster.url, GATEWAY_REQUESTS_PER_MINUTE="100")
+    open_gateway = start_openai_gateway(**env)
+    closed_gateway = start_openai_gateway(**env, GATEWAY_REDIS_FAILURE="closed")
     assert ask(open_gateway).status_code == ask(closed_gateway).status_code == 200
     cluster.stop_node(0)
     # Failing open serves every visitor and logs it; failing closed refuses, with 503 and a message, the
@@ -77,14 +65,13 @@ def test_a_stopped_node_fails_open_or_closed_as_configured(
 
 
 def test_conversations_on_a_stopped_node_answer_without_memory_or_refuse_as_configured(
-    cluster: RedisCluster, processes: list[GatewayProcess], fake_openai: FakeOpenAI
+    cluster: RedisCluster, start_openai_gateway: StartGateway, fake_openai: FakeOpenAI
 ) -> None:
     # Limits off, so what refuses a request here can only be the conversation store.
     limits_off = {"GATEWAY_REQUESTS_PER_MINUTE": "0", "GATEWAY_TOKENS_PER_DAY": "0"}
-    env = openai_env(fake_openai, REDIS_URL=cluster.url, GATEWAY_CONVERSATIONS="true", **limits_off)
-    open_gateway = start_gateway(env)
-    closed_gateway = start_gateway({**env, "GATEWAY_REDIS_FAILURE": "closed"})
-    processes.extend([open_gateway, closed_gateway])
+    env = dict(REDIS_URL=cluster.url, GATEWAY_CONVERSATIONS="true", **limits_off)
+    open_gateway = start_openai_gateway(**env)
+    closed_gateway = start_openai_gateway(**env, GATEWAY_REDIS_FAILURE="closed")
     cluster.stop_node(0)
     # Conversation keys spread over the three masters: a third of them land on the stopped one.
     conversations = [{"x-conversation-id": secrets.token_urlsafe(18)} for _ in range(9)]

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.conftest import openai_env
+from tests.conftest import StartGateway
 from tests.fakes.openai_upstream import FakeOpenAI
-from tests.gateway_process import GatewayProcess, start_gateway
+from tests.gateway_process import GatewayProcess
 from tests.security.redis_sentinel import RedisSentinelSet
 from tests.sse import chat_body
 
@@ -21,14 +21,6 @@ def sentinel_set() -> Iterator[RedisSentinelSet]:
     started = RedisSentinelSet().start()
     yield started
     started.stop()
-
-
-@pytest.fixture
-def processes() -> Iterator[list[GatewayProcess]]:
-    started: list[GatewayProcess] = []
-    yield started
-    for process in started:
-        process.stop()
 
 
 def ask(gateway: GatewayProcess, text: str, visitor: str, **headers: str) -> httpx.Response:
@@ -42,13 +34,10 @@ def first_sent(fake: FakeOpenAI) -> str:
 
 
 def test_two_gateways_share_one_limit_and_conversations_through_sentinel(
-    sentinel_set: RedisSentinelSet, processes: list[GatewayProcess], fake_openai: FakeOpenAI
+    sentinel_set: RedisSentinelSet, start_openai_gateway: StartGateway, fake_openai: FakeOpenAI
 ) -> None:
-    env = openai_env(
-        fake_openai, REDIS_URL=sentinel_set.url, GATEWAY_REQUESTS_PER_MINUTE="5", GATEWAY_CONVERSATIONS="true"
-    )
-    replicas = [start_gateway(env), start_gateway(env)]
-    processes.extend(replicas)
+    env = dict(REDIS_URL=sentinel_set.url, GATEWAY_REQUESTS_PER_MINUTE="5", GATEWAY_CONVERSATIONS="true")
+    replicas = [start_openai_gateway(**env), start_openai_gateway(**env)]
     answers = [ask(replicas[i % 2], f"hello {i}", "192.0.2.20") for i in range(7)]
     assert [answer.status_code for answer in answers] == [200] * 5 + [429, 429]
     conversation = {"x-conversation-id": secrets.token_urlsafe(18)}
@@ -58,19 +47,17 @@ def test_two_gateways_share_one_limit_and_conversations_through_sentinel(
 
 
 def test_after_a_failover_the_promoted_replica_holds_the_limit_and_the_conversations(
-    sentinel_set: RedisSentinelSet, processes: list[GatewayProcess], fake_openai: FakeOpenAI
+    sentinel_set: RedisSentinelSet, start_openai_gateway: StartGateway, fake_openai: FakeOpenAI
 ) -> None:
     # Failing closed: a request answered 200 was counted by a Redis master, not let through unchecked.
-    env = openai_env(
-        fake_openai,
+    env = dict(
         REDIS_URL=sentinel_set.url,
         GATEWAY_REQUESTS_PER_MINUTE="3",
         GATEWAY_TOKENS_PER_DAY="0",
         GATEWAY_CONVERSATIONS="true",
         GATEWAY_REDIS_FAILURE="closed",
     )
-    gateway = start_gateway(env)
-    processes.append(gateway)
+    gateway = start_openai_gateway(**env)
     conversation = {"x-conversation-id": secrets.token_urlsafe(18)}
     assert ask(gateway, "I live in Porto.", "192.0.2.30", **conversation).status_code == 200
 
