@@ -151,10 +151,8 @@ class FakeUpstream:
         if isinstance(behaviour, Reply):
             head = _head(behaviour.status, behaviour.content_type, behaviour.headers)
             head += f"content-length: {len(behaviour.body)}\r\n\r\n".encode()
-            first, rest = (
-                behaviour.body[: behaviour.split_at or None],
-                behaviour.body[behaviour.split_at or None :],
-            )
+            cut = behaviour.split_at or len(behaviour.body)
+            first, rest = behaviour.body[:cut], behaviour.body[cut:]
             writer.write(head + first)
             await writer.drain()
             if rest:
