@@ -19,7 +19,6 @@ import hashlib
 import os
 import re
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -33,7 +32,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.gateway_process import ROOT
+from tests.gateway_process import ROOT, end_process
 
 CACHE = Path(os.environ.get("DEEPCHAT_DOCKER_CACHE", "/var/cache/deepchat-gateway-tests"))
 STANDINS = Path(__file__).with_name("standins")
@@ -100,13 +99,7 @@ class Engine:
         return self.run("docker", "image", "inspect", name, check=False).returncode == 0
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        end_process(self.process, timeout=60)
         # dockerd leaves its bind mount of the host's network namespace behind.
         for line in Path("/proc/mounts").read_text().splitlines():
             mount_point = line.split()[1]

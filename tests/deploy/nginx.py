@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.gateway_process import ROOT, free_port
+from tests.gateway_process import ROOT, end_process, free_port
 
 CONFIG = ROOT / "config" / "nginx.conf"
 UPSTREAM_LINE = "        server gateway:8000 max_fails=1 fail_timeout=5s resolve;\n"
@@ -41,12 +41,7 @@ class Nginx:
     directory: Path
 
     def stop(self) -> None:
-        self.process.send_signal(signal.SIGQUIT)
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        end_process(self.process, signal.SIGQUIT)  # nginx's graceful stop
 
 
 def start_nginx(upstreams: list[str], *, read_timeout: str | None = None) -> Nginx:

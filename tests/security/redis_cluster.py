@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import random
-import shutil
 import socket
 import subprocess
-import tempfile
-import time
-from pathlib import Path
 
-from tests.security.redis_server import redis_binary
+from tests.gateway_process import end_process
+from tests.security.redis_server import redis_cli, spawn_redis, wait_for_answer
 
 
 def cluster_port() -> int:
@@ -37,26 +34,14 @@ class RedisCluster:
 
     def start(self) -> RedisCluster:
         for port in self.ports:
-            directory = Path(tempfile.mkdtemp(prefix=f"redis-cluster-{port}-"))
-            self.processes[port] = subprocess.Popen(
-                [
-                    *(redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes"),
-                    *(
-                        "--cluster-config-file",
-                        str(directory / "nodes.conf"),
-                        "--cluster-node-timeout",
-                        "2000",
-                    ),
-                    *("--save", "", "--appendonly", "no", "--dir", str(directory)),
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
+            # nodes.conf goes into the node's own directory (its --dir).
+            cluster = ("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf")
+            self.processes[port] = spawn_redis(port, *cluster, "--cluster-node-timeout", "2000")
         for port in self.ports:
-            self._wait(port, "PONG", "ping")
+            wait_for_answer(port, "PONG", "ping")
         subprocess.run(
             [
-                *(self._cli(), "--cluster", "create", *(f"127.0.0.1:{port}" for port in self.ports)),
+                *(redis_cli(), "--cluster", "create", *(f"127.0.0.1:{port}" for port in self.ports)),
                 *("--cluster-replicas", "0", "--cluster-yes"),
             ],
             check=True,
@@ -64,30 +49,12 @@ class RedisCluster:
             timeout=60,
         )
         for port in self.ports:
-            self._wait(port, "cluster_state:ok", "cluster", "info")
+            wait_for_answer(port, "cluster_state:ok", "cluster", "info")
         return self
 
     def stop_node(self, index: int) -> None:
-        process = self.processes[self.ports[index]]
-        process.terminate()
-        process.wait(timeout=10)
+        end_process(self.processes[self.ports[index]])
 
     def stop(self) -> None:
         for process in self.processes.values():
-            if process.poll() is None:
-                process.terminate()
-                process.wait(timeout=10)
-
-    def _cli(self) -> str:
-        return shutil.which("redis-cli") or "/usr/bin/redis-cli"
-
-    def _wait(self, port: int, expected: str, *command: str) -> None:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            answer = subprocess.run(
-                [self._cli(), "-p", str(port), *command], capture_output=True, text=True, timeout=10
-            )
-            if expected in answer.stdout:
-                return
-            time.sleep(0.1)
-        raise RuntimeError(f"redis node {port} did not answer {expected!r}")
+            end_process(process)
