@@ -6,6 +6,12 @@
 
 These are the forms the `limits` library takes (with `async+` in front); the conversation store builds the
 matching redis-py client from the same URL.
+
+Both users treat any exception from Redis as Redis being unavailable, and answer as GATEWAY_REDIS_FAILURE
+says (fail open or closed, logged with its cause), never with a 500. RedisError alone is not enough, and
+neither is the `StorageError` into which `limits` wraps it: a cluster missing a slot's master raises
+SlotNotCoveredError (outside RedisError), and redis-py 8.1's asyncio connection to a node that just stopped
+raises AttributeError or RuntimeError from its handshake (tests/security/test_redis_cluster.py saw both).
 """
 
 from __future__ import annotations

@@ -6,8 +6,10 @@ opaque strings the caller built from the profile, the subject and the conversati
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import OrderedDict
+from collections.abc import Iterator
 from typing import Protocol
 
 import orjson
@@ -15,10 +17,6 @@ import redis.asyncio as redis
 from redis.asyncio.cluster import RedisCluster
 
 from gateway import redis_url
-
-# Any failure of the Redis client is the store being unavailable, not only RedisError: a cluster missing a
-# slot's master raises SlotNotCoveredError (outside RedisError), and redis-py's asyncio connection to a node
-# that just stopped has raised AttributeError and RuntimeError from its handshake (as in the rate limiter).
 
 StoredMessage = dict[str, str]  # {"role": "user"|"ai", "text": ...}, as Deep Chat shows it
 
@@ -81,26 +79,29 @@ class RedisStore:
         return cls(redis_url.client(url))
 
     async def load(self, key: str) -> list[StoredMessage]:
-        try:
+        with _unavailable_on_failure():
             raw = await self._client.get(self._prefix + key)
-        except Exception as exc:  # whatever the client raises (see the note at the top)
-            raise StoreUnavailable(str(exc)) from exc
         if raw is None:
             return []
         turns: list[StoredMessage] = orjson.loads(raw)
         return turns
 
     async def save(self, key: str, turns: list[StoredMessage], ttl: int) -> None:
-        try:
+        with _unavailable_on_failure():
             await self._client.set(self._prefix + key, orjson.dumps(turns), ex=ttl)
-        except Exception as exc:  # whatever the client raises (see the note at the top)
-            raise StoreUnavailable(str(exc)) from exc
 
     async def delete(self, key: str) -> None:
-        try:
+        with _unavailable_on_failure():
             await self._client.delete(self._prefix + key)
-        except Exception as exc:  # whatever the client raises (see the note at the top)
-            raise StoreUnavailable(str(exc)) from exc
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+@contextlib.contextmanager
+def _unavailable_on_failure() -> Iterator[None]:
+    """Whatever the Redis client raises is `StoreUnavailable` (why any exception: gateway/redis_url.py)."""
+    try:
+        yield
+    except Exception as exc:
+        raise StoreUnavailable(str(exc)) from exc

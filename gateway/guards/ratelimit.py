@@ -21,12 +21,6 @@ from limits.storage import storage_from_string
 from gateway.errors import GatewayError, rate_limited, unavailable
 from gateway.redis_url import limits_uri
 
-# limits wraps only redis-py's RedisError into StorageError, but a Redis going away raises more: a
-# cluster missing a slot's master raises SlotNotCoveredError (outside RedisError), and redis-py 8.1's
-# asyncio connection to a node that just stopped raises AttributeError or RuntimeError from its handshake
-# (tests/security/test_redis_cluster.py saw both). Every failure of the store is a storage failure, to
-# answer as configured (fail open or closed, logged with its cause), never a 500.
-
 log = logging.getLogger("gateway.ratelimit")
 
 
@@ -74,7 +68,7 @@ class RateLimiter:
                 )
         except GatewayError:
             raise  # the 429 itself
-        except Exception as exc:  # the store failed, whatever it raised (see the note at the top)
+        except Exception as exc:  # the store failed, whatever it raised (why: gateway/redis_url.py)
             self._storage_failed(exc)
 
     async def spend_tokens(self, visitor: str, tokens: int) -> None:
@@ -82,7 +76,7 @@ class RateLimiter:
             return
         try:
             await self._token_window.hit(self._tokens, self._tokens_key, visitor, cost=tokens)
-        except Exception as exc:  # the store failed (see the note at the top): the reply is already sent
+        except Exception as exc:  # the store failed (as above): the reply is already sent
             log.warning("could not record %d tokens for a visitor: %s", tokens, exc)
 
     async def _retry_after(
