@@ -99,11 +99,13 @@ class HttpProvider:
             prepared = await self._prepare(path)
         if self._session is None:
             self._session = wire.session(self._options)
-        if prepared.proxy is None:
-            return await self._session.post(prepared.url, data=body, headers=prepared.headers)
         proxy = prepared.proxy
         return await self._session.post(
-            prepared.url, data=body, headers=prepared.headers, proxy=proxy.url, proxy_headers=proxy.headers
+            prepared.url,
+            data=body,
+            headers=prepared.headers,
+            proxy=proxy.url if proxy else None,
+            proxy_headers=proxy.headers if proxy else None,
         )
 
     async def _prepare(self, path: str) -> Prepared:
