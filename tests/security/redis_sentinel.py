@@ -25,6 +25,9 @@ class RedisSentinelSet:
         self.processes[self.master_port] = spawn_redis(self.master_port)
         replica_of = ("--replicaof", "127.0.0.1", str(self.master_port))
         self.processes[self.replica_port] = spawn_redis(self.replica_port, *replica_of)
+        # The Sentinel learns of replicas from the master's INFO, which it asks for at once and then every
+        # 10 s: start it once the replica is linked, so its first look finds one to promote.
+        wait_for_answer(self.replica_port, "master_link_status:up", "info", "replication")
         directory = Path(tempfile.mkdtemp(prefix="redis-sentinel-"))
         config = directory / "sentinel.conf"  # Sentinel rewrites its file as it learns: it must own one
         config.write_text(
@@ -36,10 +39,11 @@ class RedisSentinelSet:
         self.processes[self.sentinel_port] = subprocess.Popen(
             [redis_binary(), str(config), "--sentinel"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        wait_for_answer(self.replica_port, "master_link_status:up", "info", "replication")
         wait_for_answer(
             self.sentinel_port, f"{self.master_port}", "sentinel", "get-master-addr-by-name", SERVICE
         )
+        # Only a replica the Sentinel is connected to (flags exactly "slave") can be promoted.
+        wait_for_answer(self.sentinel_port, "flags\nslave\n", "sentinel", "replicas", SERVICE)
         return self
 
     def stop_master(self) -> None:
