@@ -301,20 +301,21 @@ def concurrency(args: argparse.Namespace) -> Held:
 class OpenLoop:
     """A constant rate offered for a while, whatever the replies take (Bifrost's published test)."""
 
+    name: str
     offered: float
     seconds: int
     achieved: float
     success: float
     p50: float
     p99: float
-    peak_rss_mb: float
+    peak_rss_mb: float  # the target's, 0 for the provider itself
+    generator_cpu: float  # share of one core the load generator used
+    generator_lag: float  # seconds the generator sent a request late, at most
 
 
-def open_loop(args: argparse.Namespace) -> OpenLoop:
-    """`hey` holds the rate: each of its workers sends at a fixed pace, enough workers that a slow reply
-    never holds the next request back (rate x latency in flight, doubled)."""
-    if shutil.which("hey") is None:
-        sys.exit("bench: hey is missing; install Debian's hey package (make test installs it)")
+def open_loop(args: argparse.Namespace) -> list[OpenLoop]:
+    """bench/open_loop.py offers the rate to the slow provider directly (the floor: the generator and
+    the provider on this machine), then to the gateway in front of it."""
     upstream_port, port = free_port(), free_port()
     upstream = start(
         [
@@ -329,70 +330,71 @@ def open_loop(args: argparse.Namespace) -> OpenLoop:
         {},
         upstream_port,
     )
-    workers = max(1, int(args.rate * args.latency * 2))
-    gateway = start(
-        [sys.executable, "-m", "gateway", "--port", str(port)],
-        {
-            **gateway_env(),
-            "GATEWAY_PROVIDER": "openai",
-            "OPENAI_BASE_URL": f"http://127.0.0.1:{upstream_port}/v1",
-            "GATEWAY_MODEL": "bench",  # the model the request names
-            "GATEWAY_WORKERS": "2",
-            "GATEWAY_MAX_STREAMS": str(workers),
-        },
-        port,
-    )
-    peak = 0.0
-    try:
-        asyncio.run(latencies(port, Target("warm", "/chat", DEEP_CHAT_BODY), 4))
+    body = json.dumps({"model": "bench", "messages": [{"role": "user", "content": "Tell me"}]})
+    in_flight = int(args.rate * args.latency * 4)  # room for replies slower than the provider's
+
+    def offer(name: str, target_port: int, measured: subprocess.Popen[bytes] | None) -> OpenLoop:
+        print(f"bench: open loop, {name}…", file=sys.stderr, flush=True)
         load = subprocess.Popen(
             [
-                "hey",
-                "-z",
-                f"{args.open_seconds}s",
-                "-c",
-                str(workers),
-                "-q",
-                f"{args.rate / workers:.4f}",
+                sys.executable,
                 "-m",
-                "POST",
-                "-T",
-                "application/json",
-                "-d",
-                json.dumps({"model": "bench", "messages": [{"role": "user", "content": "Tell me"}]}),
-                f"http://127.0.0.1:{port}/v1/chat/completions",
+                "bench.open_loop",
+                "--url",
+                f"http://127.0.0.1:{target_port}/v1/chat/completions",
+                "--body",
+                body,
+                "--rate",
+                str(args.rate),
+                "--seconds",
+                str(args.open_seconds),
             ],
+            cwd=ROOT,
             stdout=subprocess.PIPE,
             text=True,
         )
+        peak = 0.0
         while load.poll() is None:
-            peak = max(peak, tree_rss_mb(gateway.pid))
+            if measured is not None:
+                peak = max(peak, tree_rss_mb(measured.pid))
             time.sleep(0.5)
-        output = load.communicate()[0]
+        outcome = json.loads(load.communicate()[0])
+        wall = args.open_seconds + args.latency
+        return OpenLoop(
+            name,
+            args.rate,
+            args.open_seconds,
+            outcome["achieved"],
+            outcome["ok"] / max(1, outcome["sent"]),
+            outcome["p50"],
+            outcome["p99"],
+            peak,
+            outcome["cpu_seconds"] / wall,
+            outcome["max_lag"],
+        )
+
+    try:
+        direct = offer("the provider, direct", upstream_port, None)
+        gateway = start(
+            [sys.executable, "-m", "gateway", "--port", str(port)],
+            {
+                **gateway_env(),
+                "GATEWAY_PROVIDER": "openai",
+                "OPENAI_BASE_URL": f"http://127.0.0.1:{upstream_port}/v1",
+                "GATEWAY_MODEL": "bench",  # the model the request names
+                "GATEWAY_WORKERS": "2",
+                "GATEWAY_MAX_STREAMS": str(in_flight),
+            },
+            port,
+        )
+        try:
+            asyncio.run(latencies(port, Target("warm", "/chat", DEEP_CHAT_BODY), 4))
+            through = offer("this gateway, this machine", port, gateway)
+        finally:
+            stop(gateway)
     finally:
-        stop(gateway)
         stop(upstream)
-    total = float(re.search(r"Requests/sec:\s+([\d.]+)", output)[1])  # type: ignore[index]
-    ok = re.search(r"\[200\]\s+(\d+) responses", output)
-    answered = sum(int(n) for n in re.findall(r"\[\d+\]\s+(\d+) responses", output))
-    failed = sum(
-        int(n) for n in re.findall(r"\]\s+(\d+)\s*$", output.split("Error distribution:", 1)[-1], re.M)
-    )
-    sent = answered + (failed if "Error distribution:" in output else 0)
-
-    def quantile(share: str) -> float:
-        match = re.search(rf"{share}% in ([\d.]+) secs", output)
-        return float(match[1]) if match else 0.0
-
-    return OpenLoop(
-        args.rate,
-        args.open_seconds,
-        total,
-        (int(ok[1]) if ok else 0) / max(1, sent),
-        quantile("50"),
-        quantile("99"),
-        peak,
-    )
+    return [direct, through]
 
 
 def tree_rss_mb(pid: int) -> float:
@@ -469,7 +471,7 @@ def targets() -> list[Target]:
 
 
 def report(
-    results: list[Result], args: argparse.Namespace, held: Held | None, steady: OpenLoop | None
+    results: list[Result], args: argparse.Namespace, held: Held | None, steady: list[OpenLoop] | None
 ) -> str:
     by_name = {result.name: result for result in results}
     relay, seed, direct = (
@@ -505,16 +507,22 @@ def report(
             f"{held.health_p50 * 1000:.0f} / {held.health_max * 1000:.0f} ms.",
         ]
     if steady:
+        through = steady[-1]
         lines += [
             "",
-            f"Open loop, Bifrost's published 2-vCPU test: {steady.offered:.0f} requests/s offered for "
-            f"{steady.seconds} s to `/v1/chat/completions` (not streamed), a provider answering after "
-            f"{args.latency} s, `GATEWAY_WORKERS=2`:",
+            f"Open loop, Bifrost's published 2-vCPU test: {through.offered:.0f} requests/s offered at a "
+            f"constant rate for {through.seconds} s to `/v1/chat/completions` (not streamed), a provider "
+            f"answering after {args.latency} s, `GATEWAY_WORKERS=2`; latency counted from when each request "
+            f"was due (the generator used {through.generator_cpu * 100:.0f}% of a core and sent at most "
+            f"{through.generator_lag * 1000:.0f} ms late):",
             "",
-            "| gateway | requests/s | success | p50 / p99 latency (s) | peak memory (MB) |",
+            "| target | requests/s | success | p50 / p99 latency (s) | peak memory (MB) |",
             "| --- | --- | --- | --- | --- |",
-            f"| this gateway, this machine | {steady.achieved:.0f} | {steady.success * 100:.1f}% "
-            f"| {steady.p50:.2f} / {steady.p99:.2f} | {steady.peak_rss_mb:.0f} |",
+            *(
+                f"| {run.name} | {run.achieved:.0f} | {run.success * 100:.1f}% "
+                f"| {run.p50:.2f} / {run.p99:.2f} | {run.peak_rss_mb:.0f} |".replace("| 0 |", "| - |")
+                for run in steady
+            ),
             "| Bifrost (published) | 424 | 100% | - / 1.68 | 120 |",
             "| LiteLLM (published) | 44.8 | - | - | - |",
         ]

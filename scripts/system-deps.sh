@@ -8,8 +8,7 @@ declare -A PACKAGES=(
   [chromium]=chromium  # the browser tests drive the real deep-chat widget
   [nginx]=nginx        # the deployment tests run the repository's nginx.conf
   [redis-server]=redis-server  # replicas share rate limits through a real Redis
-  [wrk]=wrk            # the benchmark's load generator (its smoke run is a test)
-  [hey]=hey            # the benchmark's constant-rate (open loop) load generator
+  [wrk]=wrk            # the benchmark's closed-loop load generator (its smoke run is a test)
   # The container tests (tests/deploy/test_docker_stack.py): their own Docker engine, a Debian root
   # filesystem for the local stand-ins of the official base images, and compose v1 (Debian 12's).
   [dockerd]=docker.io
