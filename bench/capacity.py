@@ -1,7 +1,8 @@
 """Figures for the README's capacity section: `.venv/bin/python -m bench.capacity` (loopback only).
 
-- Redis commands per request (INFO commandstats around a batch of requests), for the shared rate limit,
-  the token budget and conversations, each added in turn.
+- Redis commands per request (INFO commandstats around a batch of requests, which counts the commands a
+  Lua script runs too) and round trips per request (what the gateway sends, seen through MONITOR), for
+  the shared rate limit, the token budget and conversations, each added in turn.
 - One gateway worker's resident memory idle and with many streams open, and its CPU per streamed delta.
 """
 
@@ -15,6 +16,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Coroutine
+
+import redis
 
 from bench.__main__ import ROOT, cpu_seconds, free_port, memory_kb, one_stream, start, stop
 
@@ -47,6 +51,23 @@ def command_counts(port: int) -> dict[str, int]:
     return counts
 
 
+def round_trips(port: int, batch: Coroutine[None, None, None]) -> int:
+    """Commands the clients sent while `batch` ran: MONITOR shows those and, apart, the commands each
+    Lua script ran inside Redis."""
+    done = "capacity-batch-done"
+    marker = redis.Redis(port=port)
+    marker.ping()  # its connection's set-up commands come before MONITOR starts
+    with redis.Redis(port=port).monitor() as monitor:
+        asyncio.run(batch)
+        marker.echo(done)  # the last command MONITOR will show
+        sent = 0
+        for command in monitor.listen():
+            if command["command"] == f"ECHO {done}":
+                return sent
+            sent += command["client_type"] != "lua"
+    raise RuntimeError("MONITOR ended early")
+
+
 def gateway(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     base = {"GATEWAY_PORT": str(port), "GATEWAY_PROVIDER": "echo", "GATEWAY_LOG_LEVEL": "warning"}
@@ -77,22 +98,27 @@ def redis_per_request(count: int) -> None:
         "both, and conversations": {**limits, "GATEWAY_CONVERSATIONS": "true"},
     }
     try:
-        print("| settings | Redis commands per request | of which |\n| --- | --- | --- |")
+        print(
+            "| settings | Redis commands per request | of which | round trips per request |\n"
+            "| --- | --- | --- | --- |"
+        )
         for name, settings in scenarios.items():
             process, port = gateway(
                 {"REDIS_URL": f"redis://127.0.0.1:{redis_port}/0", "GATEWAY_ECHO_DELAY": "0", **settings}
             )
+            headers = f"X-Conversation-Id: {CONVERSATION}\r\n"
             try:
-                asyncio.run(requests(port, 5, f"X-Conversation-Id: {CONVERSATION}\r\n"))  # warm up
+                asyncio.run(requests(port, 5, headers))  # warm up
                 before = command_counts(redis_port)
-                asyncio.run(requests(port, count, f"X-Conversation-Id: {CONVERSATION}\r\n"))
+                asyncio.run(requests(port, count, headers))
                 after = command_counts(redis_port)
+                trips = round_trips(redis_port, requests(port, count, headers))
             finally:
                 stop(process)
             used = {k: after.get(k, 0) - before.get(k, 0) for k in after}
             used = {k: v for k, v in used.items() if v and k not in ("info", "config|resetstat")}
             detail = ", ".join(f"{k} {v / count:g}" for k, v in sorted(used.items(), key=lambda kv: -kv[1]))
-            print(f"| {name} | {sum(used.values()) / count:g} | {detail} |")
+            print(f"| {name} | {sum(used.values()) / count:g} | {detail} | {trips / count:g} |")
     finally:
         stop(redis)
 
