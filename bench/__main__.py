@@ -308,7 +308,7 @@ class OpenLoop:
     success: float
     p50: float
     p99: float
-    peak_rss_mb: float  # the target's, 0 for the provider itself
+    peak_rss_mb: float | None  # the target's; None for the provider itself, which is not measured
     generator_cpu: float  # share of one core the load generator used
     generator_lag: float  # seconds the generator sent a request late, at most
 
@@ -353,13 +353,12 @@ def open_loop(args: argparse.Namespace) -> list[OpenLoop]:
             stdout=subprocess.PIPE,
             text=True,
         )
-        peak = 0.0
+        samples = []
         while load.poll() is None:
             if measured is not None:
-                peak = max(peak, tree_rss_mb(measured.pid))
+                samples.append(tree_rss_mb(measured.pid))
             time.sleep(0.5)
         outcome = json.loads(load.communicate()[0])
-        wall = args.open_seconds + args.latency
         return OpenLoop(
             name,
             args.rate,
@@ -368,8 +367,8 @@ def open_loop(args: argparse.Namespace) -> list[OpenLoop]:
             outcome["ok"] / max(1, outcome["sent"]),
             outcome["p50"],
             outcome["p99"],
-            peak,
-            outcome["cpu_seconds"] / wall,
+            max(samples, default=None),
+            outcome["cpu_share"],
             outcome["max_lag"],
         )
 
@@ -470,6 +469,14 @@ def targets() -> list[Target]:
     ]
 
 
+def open_loop_row(run: OpenLoop) -> str:
+    memory = "-" if run.peak_rss_mb is None else f"{run.peak_rss_mb:.0f}"
+    return (
+        f"| {run.name} | {run.achieved:.0f} | {run.success * 100:.1f}% "
+        f"| {run.p50:.2f} / {run.p99:.2f} | {memory} |"
+    )
+
+
 def report(
     results: list[Result], args: argparse.Namespace, held: Held | None, steady: list[OpenLoop] | None
 ) -> str:
@@ -518,11 +525,7 @@ def report(
             "",
             "| target | requests/s | success | p50 / p99 latency (s) | peak memory (MB) |",
             "| --- | --- | --- | --- | --- |",
-            *(
-                f"| {run.name} | {run.achieved:.0f} | {run.success * 100:.1f}% "
-                f"| {run.p50:.2f} / {run.p99:.2f} | {run.peak_rss_mb:.0f} |".replace("| 0 |", "| - |")
-                for run in steady
-            ),
+            *(open_loop_row(run) for run in steady),
             "| Bifrost (published) | 424 | 100% | - / 1.68 | 120 |",
             "| LiteLLM (published) | 44.8 | - | - | - |",
         ]

@@ -20,6 +20,9 @@ import time
 from dataclasses import asdict, dataclass
 
 import aiohttp
+import uvloop  # the gateway runs on it too (uvicorn[standard])
+
+from bench.__main__ import percentile
 
 
 @dataclass
@@ -31,17 +34,11 @@ class Outcome:
     p50: float
     p99: float
     max_lag: float  # seconds the generator itself sent a request after it was due
-    cpu_seconds: float  # the generator's own CPU, user and system
-
-
-def quantile(values: list[float], share: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+    cpu_share: float  # the generator's own CPU (user and system) over its running time
 
 
 async def attack(url: str, body: bytes, rate: float, seconds: float, limit: float) -> Outcome:
+    began = time.monotonic()
     connector = aiohttp.TCPConnector(limit=0)  # as many connections as requests in flight
     statuses: dict[str, int] = {}
     latencies: list[float] = []
@@ -81,10 +78,10 @@ async def attack(url: str, body: bytes, rate: float, seconds: float, limit: floa
         ok=len(latencies),
         statuses=statuses,
         achieved=len(latencies) / max(1e-9, finished - start),
-        p50=quantile(latencies, 0.50),
-        p99=quantile(latencies, 0.99),
+        p50=percentile(latencies, 0.50),
+        p99=percentile(latencies, 0.99),
         max_lag=max(lags, default=0.0),
-        cpu_seconds=usage.ru_utime + usage.ru_stime,
+        cpu_share=(usage.ru_utime + usage.ru_stime) / (time.monotonic() - began),
     )
 
 
@@ -96,13 +93,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60, help="seconds of sending")
     parser.add_argument("--timeout", type=float, default=30, help="seconds a request may take in all")
     args = parser.parse_args()
-    run = attack(args.url, args.body.encode(), args.rate, args.seconds, args.timeout)
-    try:
-        import uvloop
-
-        outcome = uvloop.run(run)
-    except ImportError:
-        outcome = asyncio.run(run)
+    outcome = uvloop.run(attack(args.url, args.body.encode(), args.rate, args.seconds, args.timeout))
     print(json.dumps(asdict(outcome)))
 
 

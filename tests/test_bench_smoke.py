@@ -13,6 +13,10 @@ import pytest
 from tests.gateway_process import ROOT
 
 
+def row_of(table: str, target: str) -> str:
+    return next(line for line in table.splitlines() if line.startswith(f"| {target} |"))
+
+
 def test_bench_smoke_mode_reports_every_target(tmp_path: Path) -> None:
     if shutil.which("wrk") is None:
         message = "wrk is missing; install Debian's package of that name (make test does)"
@@ -36,9 +40,9 @@ def test_bench_smoke_mode_reports_every_target(tmp_path: Path) -> None:
         "this gateway, openai",
         "this gateway, anthropic",
     ):
-        row = next(line for line in table.splitlines() if line.startswith(f"| {target} |"))
+        row = row_of(table, target)
         assert row.rstrip().endswith("| 0 |"), row  # no errors
     assert "20 concurrent slow streams" in table and ": 0 errors" in table
     for target in ("the provider, direct", "this gateway, this machine"):  # the open-loop scenario
-        row = next(line for line in table.splitlines() if line.startswith(f"| {target} |"))
+        row = row_of(table, target)
         assert "| 100.0% |" in row, row
