@@ -11,7 +11,7 @@ RUN npm ci --no-audit --no-fund --loglevel=error
 FROM python:3.11-slim AS build
 # A directory of its own: from `/`, setuptools' package discovery would walk the whole filesystem.
 WORKDIR /build
-# .dockerignore lets only pyproject.toml, README.md, gateway/ and providers/ (and the npm files) in.
+# .dockerignore lets only pyproject.toml, README.md, domain/, gateway/ and providers/ (and the npm files) in.
 COPY . .
 RUN python -m venv /opt/venv \
  && PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 /opt/venv/bin/pip install --quiet .

@@ -9,8 +9,8 @@ run: setup
 	$(BIN)/python -m gateway
 
 test: setup-test
-	$(BIN)/ruff check gateway providers tests bench
-	$(BIN)/ruff format --check gateway providers tests bench
+	$(BIN)/ruff check domain gateway providers tests bench
+	$(BIN)/ruff format --check domain gateway providers tests bench
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 

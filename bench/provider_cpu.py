@@ -14,8 +14,10 @@ import sys
 import time
 
 from bench.__main__ import free_port, start, stop
+from domain.events import TextDelta
+from domain.messages import ChatRequest, Message, TextPart
 from providers import build_chain
-from providers.base import ChatRequest, Message, ProviderOptions, TextDelta, TextPart
+from providers.config import ProviderOptions
 from providers.resilient import RetryPolicy
 
 REQUEST = ChatRequest((Message("user", (TextPart("Tell me a story"),)),))

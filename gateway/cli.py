@@ -12,7 +12,7 @@ from gateway.profiles_file import load_profiles
 from gateway.serve import serve
 from gateway.settings import Settings
 from providers import REGISTRY
-from providers.base import ConfigError, load_settings
+from providers.config import ConfigError, load_settings
 
 EPILOG = """\
 Every option can also be set by its environment variable (or a .env file in the working directory):

@@ -12,13 +12,15 @@ from dataclasses import dataclass, field
 
 from limits.aio.storage import Storage
 
+from domain.messages import ChatRequest, ImagePart
+from domain.provider import Provider
 from gateway.errors import bad_request, unavailable
 from gateway.guards.ratelimit import RateLimiter
 from gateway.pipeline.attachments import UploadLimits
 from gateway.pipeline.policy import Policy
 from gateway.settings import Settings
 from providers import build_chain
-from providers.base import ChatRequest, ConfigError, ImagePart, Provider, ProviderOptions
+from providers.config import ConfigError, ProviderOptions
 from providers.resilient import RetryPolicy
 
 log = logging.getLogger("gateway")

@@ -28,7 +28,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from gateway.settings import PROCESS_WIDE, Settings
-from providers.base import ConfigError
+from providers.config import ConfigError
 
 PROFILE_NAME = re.compile(r"[a-z0-9-]{1,32}")
 

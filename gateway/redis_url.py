@@ -57,7 +57,7 @@ def client(url: str) -> redis.Redis | RedisCluster:
             socket_connect_timeout=TIMEOUT,
         )
     service, _, db = parts.path.strip("/").partition("/")
-    sentinel = Sentinel(  # type: ignore[no-untyped-call]
+    sentinel = Sentinel(  # type: ignore[no-untyped-call,unused-ignore]  # typed from redis 8
         nodes,
         sentinel_kwargs={"password": password, "socket_timeout": TIMEOUT},
         password=password,

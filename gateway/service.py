@@ -24,7 +24,7 @@ from gateway.profile import DEFAULT, Profile
 from gateway.profiles_file import load_profiles
 from gateway.settings import Settings
 from gateway.telemetry.metrics import Metrics
-from providers.base import ConfigError
+from providers.config import ConfigError
 
 log = logging.getLogger("gateway")
 

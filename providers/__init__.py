@@ -10,7 +10,8 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Sequence
 
-from providers.base import ConfigError, Provider, ProviderOptions
+from domain.provider import Provider
+from providers.config import ConfigError, ProviderOptions
 from providers.presets import PRESETS
 from providers.resilient import ResilientProvider, RetryPolicy
 

@@ -8,21 +8,10 @@ from typing import Any
 
 import anthropic
 
+from domain.events import Event, Finish, TextDelta, Usage
+from domain.messages import ChatRequest, FilePart, Message, Part, TextPart
 from providers import errors, http_provider, sdk_client, wire
-from providers.base import (
-    ChatRequest,
-    ConfigError,
-    Event,
-    FilePart,
-    Finish,
-    Message,
-    Part,
-    ProviderOptions,
-    TextDelta,
-    TextPart,
-    Usage,
-    read_account,
-)
+from providers.config import ConfigError, ProviderOptions, read_account
 
 DEFAULT_MODEL = "claude-sonnet-4-5"
 DEFAULT_MAX_TOKENS = 4096  # the Messages API requires max_tokens on every request

@@ -7,7 +7,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from providers import http_provider, sdk_client
-from providers.base import ConfigError, ProviderOptions, load_settings, read_account
+from providers.config import ConfigError, ProviderOptions, load_settings, read_account
 from providers.openai import dialect, provider
 
 DIALECT = dialect("azure")

@@ -12,19 +12,9 @@ from collections.abc import AsyncGenerator
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from providers.base import (
-    ChatRequest,
-    Event,
-    FilePart,
-    Finish,
-    ImagePart,
-    Message,
-    ProviderOptions,
-    TextDelta,
-    TextPart,
-    Usage,
-    load_settings,
-)
+from domain.events import Event, Finish, TextDelta, Usage
+from domain.messages import ChatRequest, FilePart, ImagePart, Message, TextPart
+from providers.config import ProviderOptions, load_settings
 
 _WORD = re.compile(r"\S+\s*")
 

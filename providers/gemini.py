@@ -4,19 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain.events import Event, Finish, TextDelta, Usage
+from domain.messages import ChatRequest, FilePart, Message, Part, TextPart
 from providers import errors, http_provider, wire
-from providers.base import (
-    ChatRequest,
-    Event,
-    FilePart,
-    Finish,
-    Message,
-    Part,
-    ProviderOptions,
-    TextDelta,
-    TextPart,
-    Usage,
-)
+from providers.config import ProviderOptions
 
 
 def to_gemini_request(request: ChatRequest, model: str) -> tuple[str, dict[str, Any]]:

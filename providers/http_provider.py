@@ -15,8 +15,10 @@ from typing import Any, Protocol
 import aiohttp
 import orjson
 
+from domain.events import Event
+from domain.messages import ChatRequest
 from providers import wire
-from providers.base import ChatRequest, ConfigError, Event, ProviderOptions, read_account
+from providers.config import ConfigError, ProviderOptions, read_account
 
 Translate = Callable[[Any], list[Event]]
 

@@ -6,22 +6,10 @@ from typing import Any
 
 import openai
 
+from domain.events import Event, Finish, TextDelta, Usage
+from domain.messages import ChatRequest, FilePart, Message, Part, TextPart
 from providers import errors, http_provider, sdk_client, wire
-from providers.base import (
-    Account,
-    ChatRequest,
-    ConfigError,
-    Event,
-    FilePart,
-    Finish,
-    Message,
-    Part,
-    ProviderOptions,
-    TextDelta,
-    TextPart,
-    Usage,
-    read_account,
-)
+from providers.config import Account, ConfigError, ProviderOptions, read_account
 from providers.presets import PRESETS
 
 DEFAULT_MODEL = "gpt-4o-mini"

@@ -14,8 +14,10 @@ import time
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 
+from domain.events import Event, TextDelta
+from domain.messages import ChatRequest
+from domain.provider import Provider
 from providers import errors
-from providers.base import ChatRequest, Event, Provider, TextDelta
 from providers.errors import UpstreamError
 from providers.watchdog import Watchdog
 

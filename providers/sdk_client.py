@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx2
 
-from providers.base import ProviderOptions
+from providers.config import ProviderOptions
 
 # Asks the SDK to hand over the response unread, as its `with_streaming_response` does.
 RAW_STREAM: Any = {"headers": {"X-Stainless-Raw-Response": "stream"}}

@@ -19,8 +19,9 @@ from typing import Any
 import aiohttp
 import orjson
 
+from domain.events import Event, Finish
 from providers import errors
-from providers.base import Event, Finish, ProviderOptions
+from providers.config import ProviderOptions
 from providers.errors import UpstreamError
 
 _ERROR_BODY = 65536  # bytes of an error reply worth reading: only its message is shown, clipped

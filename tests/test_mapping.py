@@ -7,8 +7,9 @@ from collections.abc import AsyncGenerator
 
 import pytest
 
+from domain.events import Finish, TextDelta, Usage
+from domain.messages import ImagePart, Message, TextPart
 from providers.anthropic import StreamState, stream_events, to_anthropic_messages
-from providers.base import Finish, ImagePart, Message, TextDelta, TextPart, Usage
 from providers.echo import reply_words
 from providers.errors import UpstreamError, from_status
 from providers.openai import chunk_events as openai_chunk_events

@@ -7,6 +7,8 @@ from collections.abc import AsyncGenerator
 
 import pytest
 
+from domain.events import Event, Finish, TextDelta, Usage
+from domain.messages import ImagePart, Message, TextPart
 from gateway.dialects import deepchat, openai
 from gateway.dialects.deepchat import DeepChatBody, DeepChatSSE
 from gateway.errors import GatewayError
@@ -14,7 +16,6 @@ from gateway.pipeline.attachments import UploadLimits
 from gateway.pipeline.chat_input import ChatInput, InputMessage
 from gateway.pipeline.frames import STREAM_FAILED, frames
 from gateway.pipeline.policy import Policy
-from providers.base import Event, Finish, ImagePart, Message, TextDelta, TextPart, Usage
 from providers.errors import UpstreamError
 from tests import aio
 

@@ -14,19 +14,11 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from domain.events import Event, Finish, TextDelta, Usage
+from domain.messages import ChatRequest, Message, TextPart
+from domain.provider import Provider
 from providers import REGISTRY
-from providers.base import (
-    ChatRequest,
-    ConfigError,
-    Event,
-    Finish,
-    Message,
-    Provider,
-    ProviderOptions,
-    TextDelta,
-    TextPart,
-    Usage,
-)
+from providers.config import ConfigError, ProviderOptions
 from providers.errors import UpstreamError
 from tests import aio
 from tests.fakes import anthropic_upstream, gemini_upstream, ollama_upstream, openai_upstream

@@ -9,17 +9,11 @@ from collections.abc import Mapping
 
 import pytest
 
+from domain.events import Event, Finish
+from domain.messages import ChatRequest, Message, TextPart
+from domain.provider import Provider
 from providers import REGISTRY, build_chain, http_provider, openai
-from providers.base import (
-    ChatRequest,
-    ConfigError,
-    Event,
-    Finish,
-    Message,
-    Provider,
-    ProviderOptions,
-    TextPart,
-)
+from providers.config import ConfigError, ProviderOptions
 from providers.presets import PRESETS
 from providers.resilient import ResilientProvider, RetryPolicy
 from tests import aio

@@ -8,7 +8,8 @@ from collections.abc import AsyncGenerator
 
 import pytest
 
-from providers.base import ChatRequest, Event, Finish, Message, TextDelta, TextPart
+from domain.events import Event, Finish, TextDelta
+from domain.messages import ChatRequest, Message, TextPart
 from providers.errors import UpstreamError
 from providers.resilient import ResilientProvider, RetryPolicy
 from tests import aio

@@ -17,9 +17,10 @@ import secrets
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field, replace
 
+from domain.events import Event, TextDelta
+from domain.messages import ChatRequest, Message, TextPart
 from gateway.conversations.store import ConversationStore, StoredMessage, StoreUnavailable
 from gateway.errors import bad_request, unavailable
-from providers.base import ChatRequest, Event, Message, TextDelta, TextPart
 
 log = logging.getLogger("gateway.conversations")
 

@@ -11,10 +11,10 @@ import re
 import orjson
 from pydantic import BaseModel, ConfigDict
 
+from domain.events import Event, Finish, TextDelta, Usage
 from gateway.dialects import json_body
 from gateway.errors import GatewayError
 from gateway.pipeline.chat_input import Attachment, ChatInput, InputMessage, PageOptions
-from providers.base import Event, Finish, TextDelta, Usage
 
 _DATA_URL = re.compile(r"data:(?P<type>[\w.+-]+/[\w.+-]+)(?:;[^,;]*)*;base64,(?P<data>.*)", re.DOTALL)
 

@@ -9,10 +9,10 @@ from typing import Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.events import Event, Finish, TextDelta, Usage
 from gateway.dialects import json_body
 from gateway.errors import GatewayError, bad_request
 from gateway.pipeline.chat_input import Attachment, ChatInput, InputMessage, PageOptions
-from providers.base import Event, Finish, TextDelta, Usage
 
 # OpenAI's error `type` for the gateway's and the providers' kinds of failure; by status otherwise.
 _ERROR_TYPES = {

@@ -11,9 +11,9 @@ import binascii
 from dataclasses import dataclass
 from pathlib import PurePath
 
+from domain.messages import FilePart, ImagePart
 from gateway.errors import bad_request
 from gateway.pipeline.chat_input import Attachment
-from providers.base import FilePart, ImagePart
 
 # Image types both OpenAI and Anthropic accept as image inputs.
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})

@@ -11,8 +11,8 @@ from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from typing import Protocol, TypeVar
 
+from domain.events import Event, Finish, TextDelta, Usage
 from gateway.errors import GatewayError
-from providers.base import Event, Finish, TextDelta, Usage
 from providers.errors import UpstreamError
 
 log = logging.getLogger("gateway.stream")

@@ -13,6 +13,8 @@ import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 
+from domain.events import Event
+from domain.messages import ChatRequest
 from gateway.conversations.memory import Conversation, Conversations, new_id
 from gateway.errors import unavailable
 from gateway.guards.auth import Authenticator
@@ -21,7 +23,6 @@ from gateway.pipeline.policy import Policy
 from gateway.profile import Profile
 from gateway.telemetry.metrics import Metrics
 from gateway.telemetry.record import RequestRecord, observed
-from providers.base import ChatRequest, Event
 
 log = logging.getLogger("gateway.chat")
 

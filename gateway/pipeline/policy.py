@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from domain.messages import ChatRequest, Message, Part, TextPart
 from gateway.errors import bad_request
 from gateway.pipeline.attachments import UploadLimits, to_part
 from gateway.pipeline.chat_input import ChatInput, InputMessage
-from providers.base import ChatRequest, Message, Part, TextPart
 
 
 @dataclass(frozen=True, slots=True)

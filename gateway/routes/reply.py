@@ -19,9 +19,9 @@ from typing import Protocol
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
+from domain.events import Event
 from gateway.errors import INTERNAL, GatewayError, unavailable
 from gateway.pipeline.frames import STREAM_FAILED, FrameFormat, frames
-from providers.base import Event
 
 log = logging.getLogger("gateway.http")
 

@@ -16,9 +16,9 @@ from dataclasses import asdict, dataclass, field
 import orjson
 from starlette.types import Scope
 
+from domain.events import Event, TextDelta, Usage
 from gateway.errors import GatewayError
 from gateway.telemetry.metrics import Metrics
-from providers.base import Event, TextDelta, Usage
 from providers.errors import UpstreamError
 
 access_log = logging.getLogger("gateway.access")

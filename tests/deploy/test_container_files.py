@@ -102,6 +102,7 @@ def test_the_build_context_holds_only_what_the_image_needs() -> None:
     ignore = [line for line in lines if line.strip() and not line.startswith("#")]
     assert ignore[0] == "*"
     allowed = {line.removeprefix("!") for line in ignore if line.startswith("!")}
-    needed = {"pyproject.toml", "README.md", "package.json", "package-lock.json", "gateway", "providers"}
+    sources = {"domain", "gateway", "providers"}
+    needed = {"pyproject.toml", "README.md", "package.json", "package-lock.json", *sources}
     assert allowed == needed
     assert "COPY . ." in DOCKERFILE and "WORKDIR /build" in DOCKERFILE

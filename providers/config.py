@@ -1,110 +1,18 @@
-"""The one small interface every provider adapter implements.
+"""How adapters are configured: the gateway's options, and keys and base URLs read from the environment.
 
-A request is a provider-neutral conversation; a reply is an async stream of a closed set of events.
-Adapters raise `UpstreamError` (see `providers.errors`) for every failure, so the gateway never needs to
-know which vendor it is talking to.
+The neutral request and events adapters speak live in `domain/`; their interface in `domain/provider.py`.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol, TypeVar
+from typing import TypeVar
 
 from dotenv import dotenv_values
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
-
-Role = Literal["user", "assistant"]
-
-
-@dataclass(frozen=True, slots=True)
-class TextPart:
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class ImagePart:
-    media_type: str  # e.g. "image/png"
-    data: str  # base64, without the data: URL prefix
-    name: str | None = None
-
-    @property
-    def data_url(self) -> str:
-        return f"data:{self.media_type};base64,{self.data}"
-
-
-@dataclass(frozen=True, slots=True)
-class FilePart:
-    """A small text file the user attached, inlined: providers see its name and contents."""
-
-    name: str
-    media_type: str
-    text: str
-
-    @property
-    def rendered(self) -> str:
-        return f"<attached file name={self.name!r} type={self.media_type!r}>\n{self.text}\n</attached file>"
-
-
-Part = TextPart | ImagePart | FilePart
-
-
-@dataclass(frozen=True, slots=True)
-class Message:
-    role: Role
-    parts: tuple[Part, ...]
-
-    @property
-    def text(self) -> str:
-        return "\n".join(part.text for part in self.parts if isinstance(part, TextPart))
-
-
-@dataclass(frozen=True, slots=True)
-class ChatRequest:
-    messages: tuple[Message, ...]
-    system: str | None = None
-    model: str | None = None  # None: the adapter's configured model
-    max_tokens: int | None = None  # None: the adapter's own default
-    temperature: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class TextDelta:
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class Usage:
-    input_tokens: int | None
-    output_tokens: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class Finish:
-    reason: str  # the provider's own word: "stop", "end_turn", "length", ...
-
-
-Event = TextDelta | Usage | Finish
-
-
-class Provider(Protocol):
-    """A configured provider: one long-lived client, shared by every request of the process."""
-
-    name: str
-    model: str
-    accepts_images: bool
-
-    def stream(self, request: ChatRequest) -> AsyncGenerator[Event, None]:
-        """Yield events until the reply ends; raise `UpstreamError` on any failure.
-
-        Closing the generator early (the client went away) must close the upstream connection.
-        """
-        ...
-
-    async def aclose(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
