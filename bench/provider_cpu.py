@@ -15,7 +15,8 @@ import time
 
 from bench.__main__ import free_port, start, stop
 from domain.events import TextDelta
-from domain.messages import ChatRequest, Message, TextPart
+from domain.messages import Message, TextPart
+from domain.request import ChatRequest
 from providers import build_chain
 from providers.config import ProviderOptions
 from providers.resilient import RetryPolicy

@@ -17,8 +17,22 @@ class Usage:
 
 
 @dataclass(frozen=True, slots=True)
+class ToolCallDelta:
+    """A piece of a tool call the model is making. The first piece of call `index` (0-based, in the order
+    the model makes them) carries its `id` and `name`; later pieces carry more of its JSON `arguments`.
+    A provider that sends a call whole sends it as one piece."""
+
+    index: int
+    id: str | None = None
+    name: str | None = None
+    arguments: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Finish:
-    reason: str  # the provider's own word: "stop", "end_turn", "length", ...
+    # The provider's own word ("stop", "end_turn", "length", ...); a turn that ended to let tools run
+    # is "tool_calls" whatever the provider calls it.
+    reason: str
 
 
-Event = TextDelta | Usage | Finish
+Event = TextDelta | ToolCallDelta | Usage | Finish

@@ -1,11 +1,12 @@
-"""A provider-neutral conversation: messages of parts, and the request a provider is asked to answer."""
+"""A provider-neutral conversation: messages made of parts (text, images, files, tool calls and results)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
 
-Role = Literal["user", "assistant"]
+# "tool" messages carry what tools returned (`ToolResultPart`s) to the assistant's earlier calls.
+Role = Literal["user", "assistant", "tool"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +38,26 @@ class FilePart:
         return f"<attached file name={self.name!r} type={self.media_type!r}>\n{self.text}\n</attached file>"
 
 
-Part = TextPart | ImagePart | FilePart
+@dataclass(frozen=True, slots=True)
+class ToolCallPart:
+    """A call the assistant made in an earlier turn: its id, the tool's name, its arguments as JSON text."""
+
+    id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolResultPart:
+    """What a tool returned for the call `call_id`; `name` is the tool's, when known (Gemini needs it)."""
+
+    call_id: str
+    content: str
+    name: str | None = None
+    is_error: bool = False
+
+
+Part = TextPart | ImagePart | FilePart | ToolCallPart | ToolResultPart
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,11 +69,6 @@ class Message:
     def text(self) -> str:
         return "\n".join(part.text for part in self.parts if isinstance(part, TextPart))
 
-
-@dataclass(frozen=True, slots=True)
-class ChatRequest:
-    messages: tuple[Message, ...]
-    system: str | None = None
-    model: str | None = None  # None: the adapter's configured model
-    max_tokens: int | None = None  # None: the adapter's own default
-    temperature: float | None = None
+    @property
+    def tool_calls(self) -> tuple[ToolCallPart, ...]:
+        return tuple(part for part in self.parts if isinstance(part, ToolCallPart))

@@ -6,7 +6,7 @@ from collections.abc import AsyncGenerator
 from typing import Protocol
 
 from domain.events import Event
-from domain.messages import ChatRequest
+from domain.request import ChatRequest
 
 
 class Provider(Protocol):
@@ -15,6 +15,9 @@ class Provider(Protocol):
     name: str
     model: str
     accepts_images: bool
+    # The optional request fields it honours (`domain.request.requested_options` names them); the gateway
+    # refuses a request that uses any other, so none is dropped silently.
+    supports: frozenset[str]
 
     def stream(self, request: ChatRequest) -> AsyncGenerator[Event, None]:
         """Yield events until the reply ends; raise `UpstreamError` on any failure.

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 
 from limits.aio.storage import Storage
 
-from domain.messages import ChatRequest, ImagePart
+from domain.messages import ImagePart
 from domain.provider import Provider
+from domain.request import ChatRequest
 from gateway.errors import bad_request, unavailable
 from gateway.guards.ratelimit import RateLimiter
 from gateway.pipeline.attachments import UploadLimits

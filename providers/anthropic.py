@@ -9,7 +9,8 @@ from typing import Any
 import anthropic
 
 from domain.events import Event, Finish, TextDelta, Usage
-from domain.messages import ChatRequest, FilePart, Message, Part, TextPart
+from domain.messages import FilePart, ImagePart, Message, Part, TextPart
+from domain.request import ChatRequest
 from providers import errors, http_provider, sdk_client, wire
 from providers.config import ConfigError, ProviderOptions, read_account
 
@@ -105,6 +106,8 @@ def _block(part: Part) -> dict[str, Any]:
         return {"type": "text", "text": part.text}
     if isinstance(part, FilePart):
         return {"type": "text", "text": part.rendered}
+    if not isinstance(part, ImagePart):
+        raise TypeError(f"not mapped yet: {part!r}")
     return {"type": "image", "source": {"type": "base64", "media_type": part.media_type, "data": part.data}}
 
 

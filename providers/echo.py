@@ -13,7 +13,8 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.events import Event, Finish, TextDelta, Usage
-from domain.messages import ChatRequest, FilePart, ImagePart, Message, TextPart
+from domain.messages import FilePart, ImagePart, Message, Part, TextPart
+from domain.request import ChatRequest
 from providers.config import ProviderOptions, load_settings
 
 _WORD = re.compile(r"\S+\s*")
@@ -28,6 +29,7 @@ class EchoSettings(BaseSettings):
 class EchoProvider:
     name = "echo"
     accepts_images = True
+    supports = frozenset({"stop", "seed", "top_p", "presence_penalty", "frequency_penalty", "user"})
 
     def __init__(self, model: str | None, delay: float) -> None:
         self.model = model or "echo"
@@ -61,9 +63,11 @@ def reply_words(messages: tuple[Message, ...]) -> list[str]:
     return words or ["(an", " empty", " message)"]
 
 
-def _describe(part: ImagePart | FilePart) -> str:
+def _describe(part: Part) -> str:
     if isinstance(part, FilePart):
         return f"{part.name}, {part.media_type}, {len(part.text.encode())} bytes"
+    if not isinstance(part, ImagePart):
+        return type(part).__name__
     size = len(part.data) * 3 // 4 - part.data.count("=", -2)
     name = f"{part.name}, " if part.name else ""
     return f"{name}{part.media_type}, {size} bytes"

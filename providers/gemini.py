@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from domain.events import Event, Finish, TextDelta, Usage
-from domain.messages import ChatRequest, FilePart, Message, Part, TextPart
+from domain.messages import FilePart, ImagePart, Message, Part, TextPart
+from domain.request import ChatRequest
 from providers import errors, http_provider, wire
 from providers.config import ProviderOptions
 
@@ -40,6 +41,8 @@ def _part(part: Part) -> dict[str, Any]:
         return {"text": part.text}
     if isinstance(part, FilePart):
         return {"text": part.rendered}
+    if not isinstance(part, ImagePart):
+        raise TypeError(f"not mapped yet: {part!r}")
     return {"inlineData": {"mimeType": part.media_type, "data": part.data}}
 
 

@@ -16,7 +16,7 @@ import aiohttp
 import orjson
 
 from domain.events import Event
-from domain.messages import ChatRequest
+from domain.request import ChatRequest
 from providers import wire
 from providers.config import ConfigError, ProviderOptions, read_account
 
@@ -41,6 +41,7 @@ class Dialect:
     translator: Callable[[str], Translate]
     skip: frozenset[bytes] = field(default_factory=frozenset)  # frames that carry nothing
     accepts_images: bool = True
+    supports: frozenset[str] = frozenset()  # optional request fields it honours (domain/request.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +82,7 @@ class HttpProvider:
         self.name = dialect.name
         self.model = model
         self.accepts_images = dialect.accepts_images
+        self.supports = dialect.supports
         self._dialect = dialect
         self._endpoint = endpoint
         self._options = options

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from domain.events import Event, Finish, TextDelta, Usage
-from domain.messages import ChatRequest, FilePart, ImagePart, Message, TextPart
+from domain.messages import FilePart, ImagePart, Message, TextPart
+from domain.request import ChatRequest
 from providers import errors, http_provider, wire
 from providers.config import ProviderOptions
 

@@ -7,7 +7,8 @@ from typing import Any
 import openai
 
 from domain.events import Event, Finish, TextDelta, Usage
-from domain.messages import ChatRequest, FilePart, Message, Part, TextPart
+from domain.messages import FilePart, ImagePart, Message, Part, TextPart
+from domain.request import ChatRequest
 from providers import errors, http_provider, sdk_client, wire
 from providers.config import Account, ConfigError, ProviderOptions, read_account
 from providers.presets import PRESETS
@@ -47,6 +48,8 @@ def _content_part(part: Part) -> dict[str, Any]:
         return {"type": "text", "text": part.text}
     if isinstance(part, FilePart):
         return {"type": "text", "text": part.rendered}
+    if not isinstance(part, ImagePart):
+        raise TypeError(f"not mapped yet: {part!r}")
     return {"type": "image_url", "image_url": {"url": part.data_url}}
 
 

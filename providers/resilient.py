@@ -15,8 +15,8 @@ from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 
 from domain.events import Event, TextDelta
-from domain.messages import ChatRequest
 from domain.provider import Provider
+from domain.request import ChatRequest
 from providers import errors
 from providers.errors import UpstreamError
 from providers.watchdog import Watchdog
@@ -79,6 +79,8 @@ class ResilientProvider:
         self.name = primary.name
         self.model = primary.model
         self.accepts_images = all(provider.accepts_images for provider in self.chain)
+        # What a fallback cannot honour is refused up front: a retry must not drop what the first accepted.
+        self.supports = frozenset.intersection(*(provider.supports for provider in self.chain))
 
     async def stream(self, request: ChatRequest) -> AsyncGenerator[Event, None]:
         last: UpstreamError | None = None

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 import pytest
 
 from domain.events import Event, Finish, TextDelta, Usage
-from domain.messages import ChatRequest, Message, TextPart
+from domain.messages import Message, TextPart
 from domain.provider import Provider
+from domain.request import ChatRequest
 from providers import REGISTRY
 from providers.config import ConfigError, ProviderOptions
 from providers.errors import UpstreamError

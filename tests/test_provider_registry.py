@@ -10,8 +10,9 @@ from collections.abc import Mapping
 import pytest
 
 from domain.events import Event, Finish
-from domain.messages import ChatRequest, Message, TextPart
+from domain.messages import Message, TextPart
 from domain.provider import Provider
+from domain.request import ChatRequest
 from providers import REGISTRY, build_chain, http_provider, openai
 from providers.config import ConfigError, ProviderOptions
 from providers.presets import PRESETS

@@ -9,7 +9,8 @@ from collections.abc import AsyncGenerator
 import pytest
 
 from domain.events import Event, Finish, TextDelta
-from domain.messages import ChatRequest, Message, TextPart
+from domain.messages import Message, TextPart
+from domain.request import ChatRequest
 from providers.errors import UpstreamError
 from providers.resilient import ResilientProvider, RetryPolicy
 from tests import aio

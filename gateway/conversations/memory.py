@@ -18,7 +18,8 @@ from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field, replace
 
 from domain.events import Event, TextDelta
-from domain.messages import ChatRequest, Message, TextPart
+from domain.messages import Message, TextPart
+from domain.request import ChatRequest
 from gateway.conversations.store import ConversationStore, StoredMessage, StoreUnavailable
 from gateway.errors import bad_request, unavailable
 

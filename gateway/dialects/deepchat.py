@@ -11,7 +11,7 @@ import re
 import orjson
 from pydantic import BaseModel, ConfigDict
 
-from domain.events import Event, Finish, TextDelta, Usage
+from domain.events import Event, Finish, TextDelta, ToolCallDelta, Usage
 from gateway.dialects import json_body
 from gateway.errors import GatewayError
 from gateway.pipeline.chat_input import Attachment, ChatInput, InputMessage, PageOptions
@@ -105,7 +105,7 @@ class DeepChatSSE:
     def text(self, delta: str) -> bytes:
         return b'data: {"text":' + orjson.dumps(delta) + b"}\n\n"
 
-    def meta(self, event: Usage | Finish) -> bytes | None:
+    def meta(self, event: ToolCallDelta | Usage | Finish) -> bytes | None:
         return None
 
     def error(self, error: GatewayError) -> bytes:
@@ -124,7 +124,7 @@ class DeepChatFrames:
     def text(self, delta: str) -> str:
         return '{"text":' + orjson.dumps(delta).decode() + "}"
 
-    def meta(self, event: Usage | Finish) -> str | None:
+    def meta(self, event: ToolCallDelta | Usage | Finish) -> str | None:
         return None
 
     def error(self, error: GatewayError) -> str:

@@ -9,7 +9,7 @@ from typing import Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.events import Event, Finish, TextDelta, Usage
+from domain.events import Event, Finish, TextDelta, ToolCallDelta, Usage
 from gateway.dialects import json_body
 from gateway.errors import GatewayError, bad_request
 from gateway.pipeline.chat_input import Attachment, ChatInput, InputMessage, PageOptions
@@ -149,10 +149,12 @@ class OpenAIChunks:
         self._started = True
         return self._chunk({"role": "assistant", "content": delta})
 
-    def meta(self, event: Usage | Finish) -> bytes | None:
+    def meta(self, event: ToolCallDelta | Usage | Finish) -> bytes | None:
         if isinstance(event, Usage):
             self._usage = event  # sent at the end, as OpenAI does
             return None
+        if isinstance(event, ToolCallDelta):
+            return None  # tool calls are not requested through this door yet
         return self._chunk(
             {} if self._started else {"role": "assistant", "content": ""}, finish_reason(event)
         )

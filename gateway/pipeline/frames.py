@@ -11,7 +11,7 @@ from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from typing import Protocol, TypeVar
 
-from domain.events import Event, Finish, TextDelta, Usage
+from domain.events import Event, Finish, TextDelta, ToolCallDelta, Usage
 from gateway.errors import GatewayError
 from providers.errors import UpstreamError
 
@@ -28,7 +28,7 @@ STREAM_FAILED = GatewayError(
 class FrameFormat(Protocol[Frame_co]):
     def text(self, delta: str) -> Frame_co: ...
 
-    def meta(self, event: Usage | Finish) -> Frame_co | None:
+    def meta(self, event: ToolCallDelta | Usage | Finish) -> Frame_co | None:
         """A frame for a non-text event, or None where the dialect has no place for it."""
         ...
 

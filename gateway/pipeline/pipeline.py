@@ -14,7 +14,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 
 from domain.events import Event
-from domain.messages import ChatRequest
+from domain.request import ChatRequest
 from gateway.conversations.memory import Conversation, Conversations, new_id
 from gateway.errors import unavailable
 from gateway.guards.auth import Authenticator

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from domain.messages import ChatRequest, Message, Part, TextPart
+from domain.messages import Message, Part, TextPart
+from domain.request import ChatRequest
 from gateway.errors import bad_request
 from gateway.pipeline.attachments import UploadLimits, to_part
 from gateway.pipeline.chat_input import ChatInput, InputMessage
