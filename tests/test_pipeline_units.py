@@ -9,12 +9,13 @@ import pytest
 
 from domain.events import Event, Finish, TextDelta, Usage
 from domain.messages import ImagePart, Message, TextPart
-from gateway.dialects import deepchat, openai
-from gateway.dialects.deepchat import DeepChatBody, DeepChatSSE
+from gateway.delivery.frames import STREAM_FAILED, frames
+from gateway.doors import deepchat_body, openai_chat
+from gateway.doors.deepchat import DeepChatSSE
+from gateway.doors.deepchat_body import DeepChatBody
 from gateway.errors import GatewayError
 from gateway.pipeline.attachments import UploadLimits
 from gateway.pipeline.chat_input import ChatInput, InputMessage
-from gateway.pipeline.frames import STREAM_FAILED, frames
 from gateway.pipeline.policy import Policy
 from providers.errors import UpstreamError
 from tests import aio
@@ -37,7 +38,7 @@ POLICY = Policy(
 
 
 def deep_chat(*messages: dict[str, object], **props: object) -> ChatInput:
-    return deepchat.chat_input(DeepChatBody.model_validate({"messages": list(messages), **props}))
+    return deepchat_body.chat_input(DeepChatBody.model_validate({"messages": list(messages), **props}))
 
 
 def image(name: str) -> dict[str, str]:
@@ -80,7 +81,7 @@ def test_a_request_without_a_user_turn_is_refused() -> None:
 
 def test_one_policy_judges_both_dialects_alike() -> None:
     """A disallowed temperature or model is refused whichever door it came through."""
-    _, from_openai = openai.read_json(
+    _, from_openai = openai_chat.read_json(
         b'{"model": "model-z", "messages": [{"role": "user", "content": "hi"}]}', 1000
     )
     for chat_input in (deep_chat({"role": "user", "text": "hi"}, model="model-z"), from_openai):
@@ -127,7 +128,7 @@ def test_too_many_files_in_one_message_are_refused_before_any_is_decoded() -> No
 def test_a_json_body_with_more_items_than_the_limits_allow_is_refused_unparsed() -> None:
     body = b'{"messages": [' + b'{"role":"user","text":"a"},' * POLICY.max_json_items + b"{}]}"
     with pytest.raises(GatewayError) as caught:
-        deepchat.read_json(body, POLICY.max_json_items)
+        deepchat_body.read_json(body, POLICY.max_json_items)
     assert caught.value.status == 413
 
 

@@ -13,7 +13,7 @@ import logging
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway.dialects import send_error
+from gateway.doors import send_error
 from gateway.errors import INTERNAL, GatewayError
 from gateway.telemetry.record import record_of
 

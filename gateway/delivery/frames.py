@@ -1,7 +1,7 @@
 """The one shared generator: reply events in, wire frames out, for every front door.
 
-Dialects (Deep Chat SSE, websocket, OpenAI chunks) differ only in how they spell a delta, an error and the
-end; the control flow, and what happens on failure, lives here once.
+Front doors (Deep Chat SSE and websocket, OpenAI chunks, ...) differ only in how they spell each event, an
+error and the end (their `Spelling`); the control flow, and what happens on failure, lives here once.
 """
 
 from __future__ import annotations
@@ -9,36 +9,24 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
-from domain.events import Event, Finish, TextDelta, ToolCallDelta, Usage
+from domain.events import Event, TextDelta
+from gateway.delivery.spelling import Spelling
 from gateway.errors import GatewayError
 from providers.errors import UpstreamError
 
 log = logging.getLogger("gateway.stream")
 
 Frame = TypeVar("Frame")
-Frame_co = TypeVar("Frame_co", covariant=True)
 
 STREAM_FAILED = GatewayError(
     500, "The gateway failed while streaming the reply; please try again.", kind="internal"
 )
 
 
-class FrameFormat(Protocol[Frame_co]):
-    def text(self, delta: str) -> Frame_co: ...
-
-    def meta(self, event: ToolCallDelta | Usage | Finish) -> Frame_co | None:
-        """A frame for a non-text event, or None where the dialect has no place for it."""
-        ...
-
-    def error(self, error: GatewayError) -> Frame_co: ...
-
-    def end(self) -> Frame_co | None: ...
-
-
 async def frames(
-    events: AsyncGenerator[Event, None], fmt: FrameFormat[Frame], first: Event | None = None
+    events: AsyncGenerator[Event, None], fmt: Spelling[Frame], first: Event | None = None
 ) -> AsyncGenerator[Frame, None]:
     """Frames for a reply: one per delta, then the end; a failure ends it with an error frame instead.
 
@@ -73,5 +61,5 @@ async def frames(
         yield end
 
 
-def _frame(event: Event, fmt: FrameFormat[Frame]) -> Frame | None:
-    return fmt.text(event.text) if isinstance(event, TextDelta) else fmt.meta(event)
+def _frame(event: Event, fmt: Spelling[Frame]) -> Frame | None:
+    return fmt.text(event.text) if isinstance(event, TextDelta) else fmt.event(event)

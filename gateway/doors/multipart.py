@@ -9,7 +9,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
-from gateway.dialects.deepchat import DeepChatBody, DeepChatMessage, chat_input
+from gateway.doors.deepchat_body import DeepChatBody, DeepChatMessage, chat_input
 from gateway.errors import bad_request, describe_validation
 from gateway.pipeline.attachments import UploadLimits, check_size
 from gateway.pipeline.chat_input import Attachment, ChatInput

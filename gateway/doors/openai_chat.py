@@ -1,18 +1,32 @@
-"""The OpenAI Chat Completions dialect, for `/v1/...`: requests in, chunks and errors out."""
+"""OpenAI's Chat Completions door: `POST /v1/chat/completions` (and `/p/NAME/v1/chat/completions`),
+stream and non-stream; its errors in OpenAI's shape for every `/v1/` path.
+
+A request's `model` may name a profile instead of a model.
+"""
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
-from typing import Any, Literal
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.requests import Request
 
 from domain.events import Event, Finish, TextDelta, ToolCallDelta, Usage
-from gateway.dialects import json_body
+from gateway.connection import service_of
+from gateway.doors import json_body
+from gateway.doors.door import HttpRead
 from gateway.errors import GatewayError, bad_request
 from gateway.pipeline.chat_input import Attachment, ChatInput, InputMessage, PageOptions
+from gateway.profile import DEFAULT
+
+if TYPE_CHECKING:
+    from gateway.profile import Profile
+    from gateway.service import Service
 
 # OpenAI's error `type` for the gateway's and the providers' kinds of failure; by status otherwise.
 _ERROR_TYPES = {
@@ -149,7 +163,7 @@ class OpenAIChunks:
         self._started = True
         return self._chunk({"role": "assistant", "content": delta})
 
-    def meta(self, event: ToolCallDelta | Usage | Finish) -> bytes | None:
+    def event(self, event: ToolCallDelta | Usage | Finish) -> bytes | None:
         if isinstance(event, Usage):
             self._usage = event  # sent at the end, as OpenAI does
             return None
@@ -185,12 +199,6 @@ class OpenAIChunks:
             }
         )
 
-    def error_status(self, error: GatewayError) -> int:
-        return error_status(error)
-
-    def error_body(self, error: GatewayError) -> bytes:
-        return error_body(error)
-
 
 def finish_reason(event: Finish) -> str:
     reason = event.reason.lower()
@@ -203,3 +211,53 @@ def usage_fields(usage: Usage | None) -> dict[str, int]:
     prompt = (usage.input_tokens or 0) if usage else 0
     completion = (usage.output_tokens or 0) if usage else 0
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
+# --- the door ----------------------------------------------------------------------------------------
+
+# A string `"model"` member anywhere in the body: the cheap look that finds the profile a body names
+# before the caller is admitted. The parsed body must then agree, or the request is refused.
+_MODEL_MEMBER = re.compile(rb'"model"\s*:\s*"([A-Za-z0-9-]{1,32})"')
+
+
+class OpenAIChatDoor:
+    name: str = "openai-chat"
+    paths: tuple[str, ...] = ("/v1/chat/completions", "/p/{profile}/v1/chat/completions")
+    prefixes: tuple[str, ...] = ("/v1/", "/p/{profile}/v1/")
+
+    def error_status(self, error: GatewayError) -> int:
+        return error_status(error)
+
+    def error_body(self, error: GatewayError) -> bytes:
+        return error_body(error)
+
+    async def locate(self, request: Request, service: Service) -> Profile:
+        if "profile" in request.path_params:
+            return service.profile(request.path_params["profile"])
+        named = _named_profiles(await request.body(), service)
+        return service.profiles[named[0]] if len(named) == 1 else service.default
+
+    async def read(self, request: Request, profile: Profile) -> HttpRead:
+        body, chat_input = read_json(await request.body(), profile.policy.max_json_items)
+        profiles = service_of(request).profiles
+        if body.model is not None and body.model != DEFAULT and body.model in profiles:
+            if body.model != profile.name:
+                raise bad_request(400, f"The model {body.model!r} names a profile this request is not for.")
+            chat_input = replace(chat_input, options=replace(chat_input.options, model=None))
+        include_usage = body.stream_options is not None and body.stream_options.include_usage
+        return HttpRead(
+            chat_input,
+            body.stream,
+            lambda model: OpenAIChunks(model, include_usage),
+            remember_unnamed=False,
+        )
+
+
+def _named_profiles(raw: bytes, service: Service) -> list[str]:
+    if len(service.profiles) == 1:  # only the default: nothing to look for
+        return []
+    named = {match.decode() for match in _MODEL_MEMBER.findall(raw)}
+    return sorted(name for name in named if name != DEFAULT and name in service.profiles)
+
+
+DOOR = OpenAIChatDoor()
