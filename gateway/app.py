@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from gateway.doors import HTTP_DOORS, door_for_path, serve, websocket
-from gateway.errors import GatewayError, describe_validation
+from gateway.errors import ErrorKind, GatewayError, describe_validation
 from gateway.middleware.body_limit import BodyLimit
 from gateway.middleware.cors import ProfileCORS
 from gateway.middleware.error_boundary import ErrorBoundary
@@ -87,7 +87,7 @@ def install_error_handlers(app: FastAPI) -> None:
         message = str(exc.detail)
         if exc.status_code in (404, 405):
             message = f"{message}: {request.method} {request.url.path}"
-        kind = "not_found" if exc.status_code == 404 else "invalid_request"
+        kind: ErrorKind = "not_found" if exc.status_code == 404 else "invalid_request"
         error = GatewayError(exc.status_code, message, kind=kind, headers=tuple((exc.headers or {}).items()))
         return serve.error_response(door_for_path(request.url.path), error)
 

@@ -9,11 +9,11 @@ import pytest
 
 from domain.events import Event, Finish, TextDelta, Usage
 from domain.messages import ImagePart, Message, TextPart
-from gateway.delivery.frames import STREAM_FAILED, frames
+from gateway.delivery.frames import frames
 from gateway.doors import deepchat_body, openai_chat
 from gateway.doors.deepchat import DeepChatSSE
 from gateway.doors.deepchat_body import DeepChatBody
-from gateway.errors import GatewayError
+from gateway.errors import INTERNAL, GatewayError
 from gateway.pipeline.attachments import UploadLimits
 from gateway.pipeline.chat_input import ChatInput, InputMessage
 from gateway.pipeline.policy import Policy
@@ -154,7 +154,7 @@ def test_a_failure_mid_stream_is_the_last_frame() -> None:
 
 def test_an_unexpected_failure_is_an_error_frame_not_a_hang() -> None:
     result = aio.run(_collect(_events(TextDelta("x"), KeyError("bug"))))
-    assert result[-1] == b'data: {"error":"' + STREAM_FAILED.message.encode() + b'"}\n\n'
+    assert result[-1] == b'data: {"error":"' + INTERNAL.message.encode() + b'"}\n\n'
 
 
 def test_closing_the_frames_closes_the_provider_stream() -> None:

@@ -13,16 +13,11 @@ from typing import TypeVar
 
 from domain.events import Event, TextDelta
 from gateway.delivery.spelling import Spelling
-from gateway.errors import GatewayError
-from providers.errors import UpstreamError
+from gateway.errors import as_gateway_error
 
 log = logging.getLogger("gateway.stream")
 
 Frame = TypeVar("Frame")
-
-STREAM_FAILED = GatewayError(
-    500, "The gateway failed while streaming the reply; please try again.", kind="internal"
-)
 
 
 async def frames(
@@ -47,14 +42,10 @@ async def frames(
                     frame = _frame(event, fmt)
                     if frame is not None:
                         yield frame
-        except (GatewayError, UpstreamError) as exc:
-            error = exc if isinstance(exc, GatewayError) else GatewayError.from_upstream(exc)
+        except Exception as exc:
+            error = as_gateway_error(exc)
             log.warning("reply failed mid-stream: %s", error.message)
             yield fmt.error(error)
-            return
-        except Exception:
-            log.exception("reply stream failed")
-            yield fmt.error(STREAM_FAILED)
             return
     end = fmt.end()
     if end is not None:

@@ -19,9 +19,9 @@ from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
 from domain.events import Event
-from gateway.delivery.frames import STREAM_FAILED, frames
+from gateway.delivery.frames import frames
 from gateway.delivery.spelling import ErrorSpelling, HttpSpelling
-from gateway.errors import INTERNAL, GatewayError, unavailable
+from gateway.errors import GatewayError, as_gateway_error, unavailable
 from gateway.pipeline.pipeline import Turn
 
 log = logging.getLogger("gateway.http")
@@ -99,9 +99,9 @@ class ReplyResponse(Response):
     async def _send_json(self, send: Send) -> None:
         try:
             events = [event async for event in self.events]
-        except GatewayError as exc:
+        except Exception as exc:
             self._state = "done"
-            await self._send_error(send, exc)
+            await self._send_error(send, as_gateway_error(exc))
             return
         self._state = "done"
         await _send_body(send, 200, self.fmt.whole(events), self.extra_headers)
@@ -116,14 +116,9 @@ class ReplyResponse(Response):
             # Hold the status line until the first event, or until silence would need a keep-alive.
             await asyncio.wait((first_event,), timeout=self.keepalive)
             failure = first_event.exception() if first_event.done() else None
-            if isinstance(failure, GatewayError):
-                self._state = "done"
-                await self._send_error(send, failure)
-                return
             if failure is not None:
-                log.error("provider failed unexpectedly", exc_info=failure)
                 self._state = "done"
-                await self._send_error(send, INTERNAL)
+                await self._send_error(send, as_gateway_error(failure))
                 return
             await self._stream_body(send, first_event)
         finally:
@@ -146,14 +141,9 @@ class ReplyResponse(Response):
         try:
             try:
                 first = await first_event
-            except GatewayError as exc:  # after the headers: only an error frame can say it
+            except Exception as exc:  # after the headers: only an error frame can say it
                 self._state = "done"
-                await send({"type": "http.response.body", "body": self.fmt.error(exc)})
-                return
-            except Exception:
-                log.exception("provider failed unexpectedly")
-                self._state = "done"
-                await send({"type": "http.response.body", "body": self.fmt.error(STREAM_FAILED)})
+                await send({"type": "http.response.body", "body": self.fmt.error(as_gateway_error(exc))})
                 return
             async with contextlib.aclosing(frames(self.events, self.fmt, first)) as body:
                 async for frame in body:
