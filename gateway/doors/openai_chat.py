@@ -234,6 +234,8 @@ class OpenAIChatDoor:
     async def locate(self, request: Request, service: Service) -> Profile:
         if "profile" in request.path_params:
             return service.profile(request.path_params["profile"])
+        if len(service.profiles) == 1:  # only the default: nothing in the body can name another
+            return service.default
         named = _named_profiles(await request.body(), service)
         return service.profiles[named[0]] if len(named) == 1 else service.default
 
@@ -254,8 +256,6 @@ class OpenAIChatDoor:
 
 
 def _named_profiles(raw: bytes, service: Service) -> list[str]:
-    if len(service.profiles) == 1:  # only the default: nothing to look for
-        return []
     named = {match.decode() for match in _MODEL_MEMBER.findall(raw)}
     return sorted(name for name in named if name != DEFAULT and name in service.profiles)
 
