@@ -67,8 +67,8 @@ class ChatRequest:
     passthrough: Mapping[str, Any] = field(default_factory=dict)
 
 
-# Options every adapter honours, or that are the gateway's own: never refused.
-ALWAYS_SUPPORTED = frozenset({"messages", "system", "model", "max_tokens", "temperature"})
+# In a provider's `supports`: it sends every `passthrough` field as it is (it speaks OpenAI's wire).
+PASSTHROUGH = "passthrough"
 
 
 def requested_options(request: ChatRequest) -> tuple[str, ...]:
@@ -93,3 +93,13 @@ def requested_options(request: ChatRequest) -> tuple[str, ...]:
         used.append("tools")
     used.extend(request.passthrough)
     return tuple(used)
+
+
+def unsupported_options(request: ChatRequest, supports: frozenset[str]) -> tuple[str, ...]:
+    """The optional fields `request` uses that a provider with `supports` cannot honour."""
+    sends_as_is = PASSTHROUGH in supports
+    return tuple(
+        name
+        for name in requested_options(request)
+        if name not in supports and not (sends_as_is and name in request.passthrough)
+    )

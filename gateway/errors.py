@@ -64,6 +64,12 @@ class GatewayError(Exception):
         self.kind = kind
         self.retry_after = retry_after
         self.headers = headers
+        self.param: str | None = None  # the request field at fault, for doors that name it (OpenAI's)
+
+    def about(self, param: str) -> GatewayError:
+        """This error, naming the request field at fault."""
+        self.param = param
+        return self
 
     def response_headers(self) -> list[tuple[bytes, bytes]]:
         """The headers this error's response carries: its own, and `retry-after` when it says when."""

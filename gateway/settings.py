@@ -80,7 +80,10 @@ class Settings(BaseSettings):
     max_total_chars: int = Field(200_000, ge=1)
     allowed_models: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_client_temperature: float | None = Field(None, ge=0, le=2)
-    allow_client_system: bool = False
+    allow_client_system: bool = Field(False, description="use a caller's system text (client_system=allow)")
+    client_system: Literal["allow", "ignore", "refuse"] | None = Field(
+        None, description="a caller's system text: allow, ignore (named in x-gateway-ignored) or refuse"
+    )
     log_content: bool = Field(False, description="log users' messages (off: logs carry no content)")
     # Resilience: one retry policy, in one place (the SDKs' own retries are off).
     fallback_providers: Annotated[list[str], NoDecode] = Field(

@@ -10,7 +10,7 @@ import pytest
 from domain.events import Event, Finish, TextDelta, Usage
 from domain.messages import ImagePart, Message, TextPart
 from gateway.delivery.frames import frames
-from gateway.doors import deepchat_body, openai_chat
+from gateway.doors import deepchat_body, openai_chat_request
 from gateway.doors.deepchat import DeepChatSSE
 from gateway.doors.deepchat_body import DeepChatBody
 from gateway.errors import INTERNAL, GatewayError
@@ -32,7 +32,7 @@ POLICY = Policy(
     allowed_models=("model-b",),
     max_client_temperature=1.0,
     max_tokens=500,
-    allow_client_system=False,
+    client_system="ignore",
     system_prompt="Operator.",
 )
 
@@ -81,7 +81,7 @@ def test_a_request_without_a_user_turn_is_refused() -> None:
 
 def test_one_policy_judges_both_dialects_alike() -> None:
     """A disallowed temperature or model is refused whichever door it came through."""
-    _, from_openai = openai_chat.read_json(
+    _, from_openai = openai_chat_request.read_json(
         b'{"model": "model-z", "messages": [{"role": "user", "content": "hi"}]}', 1000
     )
     for chat_input in (deep_chat({"role": "user", "text": "hi"}, model="model-z"), from_openai):

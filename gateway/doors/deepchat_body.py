@@ -13,6 +13,8 @@ from pydantic import BaseModel, ConfigDict
 from gateway.doors import json_body
 from gateway.pipeline.chat_input import Attachment, ChatInput, InputMessage, PageOptions
 
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")  # what a prop's name may not carry into a response header
+_OPTIONS = frozenset({"model", "temperature", "max_tokens", "system"})
 _DATA_URL = re.compile(r"data:(?P<type>[\w.+-]+/[\w.+-]+)(?:;[^,;]*)*;base64,(?P<data>.*)", re.DOTALL)
 
 
@@ -61,7 +63,10 @@ def chat_input(body: DeepChatBody, uploads: tuple[Attachment, ...] = ()) -> Chat
         max_tokens=props.get("max_tokens"),
         system=props.get("system"),
     )
-    return ChatInput(tuple(messages), options)
+    # A page's own props (`additionalBodyProps`) often carry what the site's backend wants: kept out of
+    # the provider call, and named in the reply's `x-gateway-ignored` header.
+    ignored = tuple(_UNSAFE.sub("?", name[:64]) for name in props if name not in _OPTIONS)[:20]
+    return ChatInput(tuple(messages), options, ignored=ignored)
 
 
 def _message(message: DeepChatMessage) -> InputMessage:

@@ -10,37 +10,23 @@ import re
 import time
 import uuid
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 
 from domain.events import Event, Finish, TextDelta, ToolCallDelta, Usage
 from gateway.connection import service_of
-from gateway.doors import json_body
 from gateway.doors.door import HttpRead
+from gateway.doors.openai_chat_request import read_json
+from gateway.doors.openai_errors import error_body, error_status
 from gateway.errors import GatewayError, bad_request
-from gateway.pipeline.chat_input import Attachment, ChatInput, InputMessage, PageOptions
 from gateway.profile import DEFAULT
 
 if TYPE_CHECKING:
     from gateway.profile import Profile
     from gateway.service import Service
 
-# OpenAI's error `type` for the gateway's and the providers' kinds of failure; by status otherwise.
-_ERROR_TYPES = {
-    "auth": "authentication_error",
-    "rate_limit": "rate_limit_error",
-    "rejected": "invalid_request_error",
-    "timeout": "timeout",
-    "unsupported": "invalid_request_error",
-    "invalid_request": "invalid_request_error",
-    "unauthorized": "authentication_error",
-    "forbidden": "permission_error",
-    "rate_limited": "rate_limit_error",
-}
-_TYPE_OF_STATUS = {404: "not_found_error", 405: "invalid_request_error"}
 _FINISH = {
     "end_turn": "stop",
     "stop_sequence": "stop",
@@ -48,90 +34,6 @@ _FINISH = {
     "safety": "content_filter",
     "tool_use": "tool_calls",
 }
-
-
-class ImageURL(BaseModel):
-    url: str
-
-
-class ContentPart(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    type: str
-    text: str | None = None
-    image_url: ImageURL | None = None
-
-
-class ChatMessage(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    role: Literal["system", "developer", "user", "assistant"]
-    content: str | list[ContentPart] | None = None
-
-
-class StreamOptions(BaseModel):
-    include_usage: bool = False
-
-
-class CompletionRequest(BaseModel):
-    """The fields the gateway reads; any other field is ignored and never forwarded."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    model: str | None = None
-    messages: list[ChatMessage] = Field(min_length=1)
-    stream: bool = False
-    stream_options: StreamOptions | None = None
-    max_tokens: int | None = Field(None, ge=1)
-    max_completion_tokens: int | None = Field(None, ge=1)
-    temperature: float | None = Field(None, ge=0, le=2)
-
-
-def read_json(raw: bytes, max_items: int) -> tuple[CompletionRequest, ChatInput]:
-    """The request as sent, and the pipeline's input; OpenAI's roles map to the gateway's own."""
-    body = json_body.parse(raw, CompletionRequest, max_items)
-    messages = tuple(_message(message) for message in body.messages)
-    options = PageOptions(
-        model=body.model,
-        temperature=body.temperature,
-        max_tokens=body.max_completion_tokens or body.max_tokens,
-    )
-    return body, ChatInput(messages, options)
-
-
-def _message(message: ChatMessage) -> InputMessage:
-    role = "system" if message.role in ("system", "developer") else message.role
-    content = message.content
-    if content is None or isinstance(content, str):
-        return InputMessage(role, content or "")
-    texts: list[str] = []
-    attachments: list[Attachment] = []
-    for part in content:
-        if part.type == "text" and part.text:
-            texts.append(part.text)
-        elif part.type == "image_url" and part.image_url is not None:
-            url = part.image_url.url
-            if not url.startswith("data:") or ";base64," not in url:
-                raise bad_request(400, "image_url must be a base64 data: URL; the gateway fetches no URLs.")
-            media_type, data = url[5:].split(";base64,", 1)
-            attachments.append(Attachment(None, media_type.split(";")[0].lower(), data))
-        else:
-            raise bad_request(400, f"content parts of type {part.type!r} are not supported.")
-    return InputMessage(role, "\n".join(texts), tuple(attachments))
-
-
-def error_status(error: GatewayError) -> int:
-    """OpenAI answers a request it cannot take with 400, never 422."""
-    return 400 if error.status == 422 else error.status
-
-
-def error_body(error: GatewayError) -> bytes:
-    return orjson.dumps({"error": _error_object(error)})
-
-
-def _error_object(error: GatewayError) -> dict[str, Any]:
-    kind = _ERROR_TYPES.get(error.kind) or _TYPE_OF_STATUS.get(error.status, "server_error")
-    return {"message": error.message, "type": kind, "param": None, "code": None}
 
 
 class OpenAIChunks:
@@ -168,7 +70,11 @@ class OpenAIChunks:
             self._usage = event  # sent at the end, as OpenAI does
             return None
         if isinstance(event, ToolCallDelta):
-            return None  # tool calls are not requested through this door yet
+            delta: dict[str, Any] = {"tool_calls": [tool_call_delta(event)]}
+            if not self._started:
+                self._started = True
+                delta = {"role": "assistant", "content": None, **delta}
+            return self._chunk(delta)
         return self._chunk(
             {} if self._started else {"role": "assistant", "content": ""}, finish_reason(event)
         )
@@ -186,18 +92,42 @@ class OpenAIChunks:
         text = "".join(event.text for event in events if type(event) is TextDelta)
         finish = next((finish_reason(event) for event in events if isinstance(event, Finish)), "stop")
         usage = next((event for event in reversed(events) if isinstance(event, Usage)), None)
+        message: dict[str, Any] = {"role": "assistant", "content": text}
+        calls = tool_calls(events)
+        if calls:
+            message = {"role": "assistant", "content": text or None, "tool_calls": calls}
         return orjson.dumps(
             {
                 "id": self.id,
                 "object": "chat.completion",
                 "created": self.created,
                 "model": self.model,
-                "choices": [
-                    {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}
-                ],
+                "choices": [{"index": 0, "message": message, "finish_reason": finish}],
                 "usage": usage_fields(usage),
             }
         )
+
+
+def tool_call_delta(event: ToolCallDelta) -> dict[str, Any]:
+    """A piece of a call as OpenAI streams it: the first names it, the rest add to its arguments."""
+    if event.id is None and event.name is None:
+        return {"index": event.index, "function": {"arguments": event.arguments}}
+    function = {"name": event.name or "", "arguments": event.arguments}
+    return {"index": event.index, "id": event.id or "", "type": "function", "function": function}
+
+
+def tool_calls(events: list[Event]) -> list[dict[str, Any]]:
+    """The calls of a whole reply, each assembled from its pieces, in the order the model made them."""
+    calls: dict[int, dict[str, Any]] = {}
+    for event in events:
+        if isinstance(event, ToolCallDelta):
+            call = calls.setdefault(
+                event.index, {"id": "", "type": "function", "function": {"name": "", "arguments": ""}}
+            )
+            call["id"] = event.id or call["id"]
+            call["function"]["name"] = event.name or call["function"]["name"]
+            call["function"]["arguments"] += event.arguments
+    return [calls[index] for index in sorted(calls)]
 
 
 def finish_reason(event: Finish) -> str:

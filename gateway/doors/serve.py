@@ -31,6 +31,8 @@ async def serve(door: HttpDoor, request: Request) -> Response:
     if conversation is not None and conversation.made_here:
         ttl = turn.profile.settings.conversation_ttl
         headers.append(conversation_cookie(request, conversation.id, ttl))
+    if turn.ignored:  # never a silent drop: what the gateway left out of the request, by name
+        headers.append((b"x-gateway-ignored", ", ".join(turn.ignored).encode("latin-1", "replace")))
     return ReplyResponse(
         turn,
         turn.read.spelling(turn.request.model or turn.profile.policy.model),

@@ -91,6 +91,7 @@ class Turn(Generic[ReadT]):
     events: AsyncGenerator[Event, None]
     slot: Slot
     conversation: Conversation | None = None
+    ignored: tuple[str, ...] = ()  # what the caller sent that the request leaves out, by name
 
     async def aclose(self) -> None:
         """End the reply however far it got: the provider call closes, the slot is given back."""
@@ -156,7 +157,7 @@ class Pipeline:
         self, profile: Profile, caller: Caller, visitor: str, read: ReadT, slot: Slot
     ) -> Turn[ReadT]:
         provider = profile.ready()
-        request = profile.policy.request_for(read.chat_input)
+        request, ignored = profile.policy.judge(read.chat_input)
         profile.check_capabilities(request)
         settings = profile.settings
         conversation = None
@@ -184,7 +185,7 @@ class Pipeline:
         events = observed(provider.stream(request), record, self.metrics, profile.stream_started, ended)
         if conversation is not None:
             events = self.conversations.recorded(events, conversation, settings.conversation_ttl)
-        return Turn(profile, read, request, events, slot, conversation)
+        return Turn(profile, read, request, events, slot, conversation, ignored)
 
     def conversation_key(self, profile: Profile, visitor: str, conversation_id: str) -> str:
         """With auth on, a conversation belongs to the token's subject; without it, the id alone names it."""
