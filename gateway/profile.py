@@ -17,8 +17,8 @@ from domain.provider import Provider
 from domain.request import ChatRequest, unsupported_options
 from gateway.errors import bad_request, unavailable
 from gateway.guards.ratelimit import RateLimiter
-from gateway.pipeline.attachments import UploadLimits
-from gateway.pipeline.policy import Policy
+from gateway.policy.attachments import UploadLimits
+from gateway.policy.policy import Policy
 from gateway.settings import Settings
 from providers import build_chain
 from providers.config import ConfigError, ProviderOptions

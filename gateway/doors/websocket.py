@@ -24,8 +24,8 @@ from gateway.doors.deepchat import DeepChatFrames, error_body
 from gateway.doors.deepchat_body import read_json
 from gateway.errors import GatewayError, unavailable
 from gateway.guards.origin import websocket_origin_allowed
-from gateway.pipeline.chat_input import ChatInput
 from gateway.pipeline.pipeline import Caller
+from gateway.policy.chat_input import ChatInput
 from gateway.profile import DEFAULT, Profile
 from gateway.service import Service
 from gateway.telemetry.record import RequestRecord, account

@@ -19,7 +19,7 @@ from domain.request import ChatRequest
 from gateway.conversations.memory import Conversation, Conversations, new_id
 from gateway.errors import unavailable
 from gateway.guards.auth import Authenticator
-from gateway.pipeline.chat_input import ChatInput
+from gateway.policy.chat_input import ChatInput
 from gateway.profile import Profile
 from gateway.telemetry.metrics import Metrics
 from gateway.telemetry.record import RequestRecord, observed

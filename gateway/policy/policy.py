@@ -14,8 +14,8 @@ from typing import Literal, NamedTuple
 from domain.messages import Message, Part, TextPart, ToolResultPart
 from domain.request import ChatRequest
 from gateway.errors import bad_request
-from gateway.pipeline.attachments import UploadLimits, to_part
-from gateway.pipeline.chat_input import ChatInput, InputMessage
+from gateway.policy.attachments import UploadLimits, to_part
+from gateway.policy.chat_input import ChatInput, InputMessage
 
 
 class Judged(NamedTuple):
