@@ -27,7 +27,7 @@ from gateway.middleware.error_boundary import ErrorBoundary
 from gateway.middleware.inflight import InFlight, TrackInFlight
 from gateway.middleware.request_log import RequestLog
 from gateway.middleware.require_origin import RequireOrigin
-from gateway.routes import chat, demo, health, history, openai_compat, ws
+from gateway.routes import chat, demo, health, history, models, openai_compat, ws
 from gateway.service import Service
 from gateway.settings import Settings
 from gateway.telemetry import logredact
@@ -59,7 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # No /docs: its page loads assets from a CDN, which a closed network cannot reach.
     app = FastAPI(title="Deep Chat gateway", lifespan=lifespan, docs_url=None, redoc_url=None)
     install_error_handlers(app)
-    for module in (chat, ws, history, openai_compat, health, demo):
+    for module in (chat, ws, history, openai_compat, models, health, demo):
         app.include_router(module.router)
     # add_middleware wraps what is there: the last added is the outermost.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout)

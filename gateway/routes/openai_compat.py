@@ -1,16 +1,14 @@
-"""The OpenAI-compatible door: `POST /v1/chat/completions` and `GET /v1/models`.
+"""The OpenAI-compatible door: `POST /v1/chat/completions`.
 
 A request's `model` may name a profile; any other model is judged by the default profile's policy.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
-from typing import Any
 
 from fastapi import APIRouter, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from gateway.dialects.openai import OpenAIChunks, read_json
 from gateway.pipeline.chat_input import ChatInput
@@ -42,18 +40,3 @@ async def chat_completions(request: Request) -> Response:
 
 # A plain Starlette route, as Deep Chat's doors are (see routes/chat.py).
 router.add_route("/v1/chat/completions", chat_completions, methods=["POST"])
-
-
-@router.get("/v1/models", response_model=None)
-async def models(request: Request) -> JSONResponse:
-    """What a client may ask for: every profile by name, and the models the default profile allows."""
-    service = service_of(request)
-    created = int(time.time())
-    names: list[str] = [name for name in service.profiles if name != DEFAULT]
-    policy = service.default.policy
-    names = [policy.model, *policy.allowed_models, *names]
-    data: list[dict[str, Any]] = [
-        {"id": name, "object": "model", "created": created, "owned_by": "deepchat-gateway"}
-        for name in dict.fromkeys(names)
-    ]
-    return JSONResponse({"object": "list", "data": data})
