@@ -60,7 +60,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", help="port to listen on (default 8000)")
-    parser.add_argument("--workers", help="server processes (default 1)")
+    parser.add_argument(
+        "--workers",
+        help="server processes (default 1); more than one needs REDIS_URL while per-visitor limits or "
+        "conversations are on, since each worker would keep its own",
+    )
     parser.add_argument("--provider", help="provider adapter (default echo)")
     parser.add_argument("--model", help="model name sent to the provider")
     parser.add_argument("--log-level", help="critical, error, warning, info or debug (default info)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import time
@@ -226,3 +227,27 @@ def test_two_workers_sharing_redis_give_a_visitor_one_limit_and_one_conversation
         if gateway is not None:
             gateway.stop()
         redis.stop()
+
+
+def test_several_workers_without_redis_keep_their_profiles_when_a_reload_would_split_state(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "gateway.toml"
+    config.write_text('[profiles.a]\nprovider = "echo"\n', encoding="utf-8")
+    gateway = start_gateway(
+        {"GATEWAY_CONFIG": str(config), "GATEWAY_TOKENS_PER_DAY": "0", "GATEWAY_ECHO_DELAY": "0"},
+        args=("--workers", "2"),
+    )
+    try:
+        both_workers_started(gateway)
+        config.write_text('[profiles.a]\nprovider = "echo"\nrequests_per_minute = 5\n', encoding="utf-8")
+        gateway.process.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 30
+        while gateway.log().count("profiles not reloaded") < 2:  # each worker refuses it
+            assert time.monotonic() < deadline, gateway.log()
+            time.sleep(0.1)
+        assert "REDIS_URL" in gateway.log()
+        answers = [httpx.post(gateway.url + "/p/a/chat", json=chat_body("hi"), timeout=10) for _ in range(8)]
+        assert [answer.status_code for answer in answers] == [200] * 8  # still unlimited, as before
+    finally:
+        gateway.stop()
