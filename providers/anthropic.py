@@ -33,7 +33,7 @@ _STATUS_OF_ERROR_TYPE = {
 
 def to_anthropic_request(request: ChatRequest, model: str) -> tuple[str, dict[str, Any]]:
     # anthropic 2.x takes no temperature or top_p, and the Messages API has no seed, penalties or JSON
-    # mode: those are not in SUPPORTS (the gateway refuses them), and `request.temperature` is not sent.
+    # mode: none is in SUPPORTS, so the gateway refuses a client's; `request.temperature` is not sent.
     params: dict[str, Any] = {
         "model": model,
         "max_tokens": request.max_tokens or DEFAULT_MAX_TOKENS,

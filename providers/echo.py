@@ -43,6 +43,7 @@ class EchoProvider:
     accepts_images = True
     supports = frozenset(
         {
+            "temperature",
             "stop",
             "seed",
             "top_p",

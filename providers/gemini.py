@@ -19,6 +19,7 @@ from providers.errors import UpstreamError
 # No `user` (Gemini has no end-user field) and no `parallel_tool_calls` (nothing turns parallel calls off).
 SUPPORTS = frozenset(
     {
+        "temperature",
         "top_p",
         "stop",
         "seed",

@@ -14,7 +14,16 @@ from providers.config import ProviderOptions
 
 # `/api/chat` has no tool_choice, no parallel_tool_calls switch and no end-user field.
 SUPPORTS = frozenset(
-    {"top_p", "stop", "seed", "presence_penalty", "frequency_penalty", "tools", "response_format"}
+    {
+        "temperature",
+        "top_p",
+        "stop",
+        "seed",
+        "presence_penalty",
+        "frequency_penalty",
+        "tools",
+        "response_format",
+    }
 )
 
 

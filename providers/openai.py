@@ -21,6 +21,7 @@ DEFAULT_MODEL = "gpt-4o-mini"
 # The neutral options, which OpenAI's wire spells as our request does.
 OPTIONS = frozenset(
     {
+        "temperature",
         "top_p",
         "stop",
         "seed",

@@ -11,7 +11,7 @@ import pytest
 
 from domain.events import Event, Finish, TextDelta, ToolCallDelta, Usage
 from domain.messages import ImagePart, Message, TextPart, ToolCallPart, ToolResultPart
-from domain.request import ChatRequest, NamedTool, ResponseFormat, ToolChoice, ToolSpec
+from domain.request import ChatRequest, NamedTool, ResponseFormat, ToolChoice, ToolSpec, requested_options
 from providers import REGISTRY, anthropic, gemini, ollama
 from providers.anthropic import StreamState, stream_events, to_anthropic_messages, to_anthropic_request
 from providers.config import ProviderOptions
@@ -341,9 +341,15 @@ def test_anthropic_translates_stop_and_user_and_sends_no_sampling() -> None:
         }
     ]
     assert "temperature" not in body
-    assert {"top_p", "seed", "presence_penalty", "frequency_penalty", "response_format"}.isdisjoint(
-        anthropic.SUPPORTS
-    )
+    assert {
+        "temperature",
+        "top_p",
+        "seed",
+        "presence_penalty",
+        "frequency_penalty",
+        "response_format",
+    }.isdisjoint(anthropic.SUPPORTS)
+    assert "temperature" in requested_options(request)  # so the gateway can refuse it by name
 
 
 def test_anthropic_results_come_first_in_their_user_turn() -> None:

@@ -692,6 +692,7 @@ def test_a_tool_history_is_sent_in_the_providers_own_shape(
 
 # A value for each optional field, to see it sent; the tool options only count beside tools.
 OPTION_VALUES: dict[str, dict[str, Any]] = {
+    "temperature": {"temperature": 0.4},
     "top_p": {"top_p": 0.5},
     "stop": {"stop": ("END",)},
     "seed": {"seed": 7},
