@@ -558,5 +558,10 @@ def test_echo_stops_at_a_stop_sequence() -> None:
     assert "".join(e.text for e in aio.run(_events(request)) if isinstance(e, TextDelta)) == "one two thr"
 
 
+def test_echo_counts_max_tokens_in_words() -> None:
+    events = aio.run(_events(ChatRequest(conversation(("user", "one two three")), max_tokens=2)))
+    assert events == [TextDelta("one "), TextDelta("two "), Usage(None, 2), Finish("length")]
+
+
 async def _events(request: ChatRequest) -> list[Event]:
     return [event async for event in EchoProvider(None, 0).stream(request)]
