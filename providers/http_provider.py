@@ -28,10 +28,6 @@ def bearer(key: str) -> dict[str, str]:
     return {"authorization": f"Bearer {key}"}
 
 
-def stateless(translate: Translate) -> Callable[[str], Translate]:
-    return lambda key_variable: translate
-
-
 @dataclass(frozen=True)
 class Dialect:
     name: str

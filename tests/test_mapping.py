@@ -22,7 +22,7 @@ from providers.gemini import chunk_events as gemini_chunk_events
 from providers.gemini import function_response, gemini_calling_config, to_gemini_contents, to_gemini_request
 from providers.ollama import StreamState as OllamaStreamState
 from providers.ollama import line_events as ollama_line_events
-from providers.ollama import to_ollama_request
+from providers.ollama import to_ollama_messages, to_ollama_request
 from providers.openai import StreamState as OpenAIStreamState
 from providers.openai import chunk_events as openai_chunk_events
 from providers.openai import to_openai_messages, to_openai_request
@@ -274,6 +274,21 @@ def test_openai_assistant_calls_without_text_have_null_content() -> None:
                 {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}
             ],
         }
+    ]
+
+
+def test_what_comes_with_tool_results_follows_them_as_the_users() -> None:
+    messages = (Message("tool", (ToolResultPart("call_1", "a chart"), ImagePart("image/png", PNG))),)
+    assert to_openai_messages(None, messages) == [
+        {"role": "tool", "tool_call_id": "call_1", "content": "a chart"},
+        {
+            "role": "user",
+            "content": [{"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG}"}}],
+        },
+    ]
+    assert to_ollama_messages(None, messages) == [
+        {"role": "tool", "content": "a chart"},
+        {"role": "user", "content": "", "images": [PNG]},
     ]
 
 
