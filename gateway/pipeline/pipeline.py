@@ -157,8 +157,8 @@ class Pipeline:
         self, profile: Profile, caller: Caller, visitor: str, read: ReadT, slot: Slot
     ) -> Turn[ReadT]:
         provider = profile.ready()
-        request, ignored = profile.policy.judge(read.chat_input)
-        profile.check_capabilities(request)
+        request, ignored, asked = profile.policy.judge(read.chat_input)
+        profile.check_capabilities(request, asked)
         settings = profile.settings
         conversation = None
         if settings.conversations and (caller.conversation_id or read.remember_unnamed):
