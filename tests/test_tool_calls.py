@@ -11,6 +11,8 @@ from typing import Any
 import openai
 import pydantic
 import pytest
+from langchain_core.tools import tool
+from langchain_openai import ChatOpenAI
 
 from tests.conftest import anthropic_env, openai_env
 from tests.fakes import anthropic_upstream, openai_upstream
@@ -181,3 +183,34 @@ def test_a_field_the_anthropic_upstream_cannot_honour_is_refused_by_name(
     assert "seed" in refused.value.message and "anthropic" in refused.value.message
     body: Any = refused.value.body
     assert body["param"] == "seed"
+
+
+def test_langchain_bind_tools_gets_the_call(over_openai: GatewayProcess, fake_openai: FakeOpenAI) -> None:
+    @tool
+    def get_weather(city: str) -> str:
+        """The weather in a city."""
+        return "sunny"
+
+    fake_openai.enqueue(Stream(openai_upstream.tool_call_frames([("call_7", "get_weather", FRAGMENTS)])))
+    model = ChatOpenAI(
+        model="gpt-4o-mini", base_url=over_openai.url + "/v1", api_key="unused", max_retries=0, timeout=10
+    )
+    message = model.bind_tools([get_weather]).invoke("Weather in Paris?")
+    assert message.tool_calls == [
+        {"name": "get_weather", "args": {"city": "Paris"}, "id": "call_7", "type": "tool_call"}
+    ]
+    assert fake_openai.last.json()["tools"][0]["function"]["name"] == "get_weather"
+
+
+def test_langchain_structured_output(over_openai: GatewayProcess, fake_openai: FakeOpenAI) -> None:
+    class City(pydantic.BaseModel):
+        name: str
+        population: int
+
+    answer = ['{"name": "Lyon", ', '"population": 522250}']
+    fake_openai.enqueue(Stream(openai_upstream.stream_frames(answer)))
+    model = ChatOpenAI(
+        model="gpt-4o-mini", base_url=over_openai.url + "/v1", api_key="unused", max_retries=0, timeout=10
+    )
+    city = model.with_structured_output(City).invoke("Lyon?")
+    assert city == City(name="Lyon", population=522250)
