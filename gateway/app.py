@@ -71,7 +71,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(ErrorBoundary)
     app.add_middleware(ProfileCORS)
     app.add_middleware(TrackInFlight, inflight=inflight)
-    app.add_middleware(RequestLog, metrics=metrics)
+    quiet = frozenset(
+        getattr(route, "path", "") for module in (health, demo) for route in module.router.routes
+    )
+    app.add_middleware(RequestLog, metrics=metrics, routes=app.router.routes, quiet=quiet)
     return app
 
 

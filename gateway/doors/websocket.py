@@ -28,7 +28,7 @@ from gateway.pipeline.pipeline import Caller
 from gateway.policy.chat_input import ChatInput
 from gateway.profile import DEFAULT, Profile
 from gateway.service import Service
-from gateway.telemetry.record import RequestRecord, account
+from gateway.telemetry.record import RequestRecord, account, record_of
 
 log = logging.getLogger("gateway.ws")
 
@@ -143,6 +143,8 @@ async def _answer(
     """One turn: a reply streamed into one bubble, or one error frame; the socket stays usable."""
     client = websocket.client.host if websocket.client else None
     record = RequestRecord(uuid.uuid4().hex, "WS", websocket.url.path, client)
+    connection = record_of(websocket.scope)  # the request log named the route the socket opened on
+    record.route_template = connection.route_template if connection else "other"
 
     async def locate() -> Profile:
         return profile
