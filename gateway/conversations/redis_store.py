@@ -35,10 +35,10 @@ while #counts - oldest > 1 and (#counts - oldest > max_messages or total > max_c
   oldest = oldest + 1
   total = total - tonumber(counts[oldest])
 end
-if oldest > 0 then
-  redis.call('LTRIM', KEYS[1], oldest, -1)
-  redis.call('LTRIM', KEYS[2], oldest, -1)
-end
+-- Both to the same length from the newest end: should Redis evict one list of the pair (maxmemory), the
+-- other is cut to match instead of drifting out of step.
+redis.call('LTRIM', KEYS[1], oldest - #counts, -1)
+redis.call('LTRIM', KEYS[2], oldest - #counts, -1)
 redis.call('EXPIRE', KEYS[1], ARGV[1])
 redis.call('EXPIRE', KEYS[2], ARGV[1])
 """
