@@ -3,7 +3,7 @@
 Each conversation is two lists under one hash tag (one Cluster slot, so a script may touch both): its
 messages (JSON, oldest first) and their character counts, kept in step. A turn is one script run that
 pushes the new messages, trims the oldest to the bounds and refreshes the TTL; what the provider is
-reminded of is one script run that walks the small list of counts back from the newest and reads only
+reminded of is one script run that walks the small list of counts back from the newest and returns only
 the messages that fit. Neither costs more with the length of the conversation than the budget it serves.
 """
 
@@ -43,7 +43,9 @@ redis.call('EXPIRE', KEYS[1], ARGV[1])
 redis.call('EXPIRE', KEYS[2], ARGV[1])
 """
 
-# KEYS: messages, counts. ARGV: budget characters, at least. The newest messages as `newest_within` takes.
+
+# KEYS: messages, counts. ARGV: budget characters, at least. The newest messages as `newest_within` takes
+# them, as one JSON array: one reply to parse rather than one per message (redis-py parses each in Python).
 _RECENT = """
 local counts = redis.call('LRANGE', KEYS[2], 0, -1)
 local budget, at_least = tonumber(ARGV[1]), tonumber(ARGV[2])
@@ -54,8 +56,8 @@ while taken < #counts do
   total = total + count
   taken = taken + 1
 end
-if taken == 0 then return {} end
-return redis.call('LRANGE', KEYS[1], -taken, -1)
+if taken == 0 then return '[]' end
+return '[' .. table.concat(redis.call('LRANGE', KEYS[1], -taken, -1), ',') .. ']'
 """
 
 
@@ -79,8 +81,9 @@ class RedisStore:
 
     async def recent(self, key: str, budget_chars: int, at_least: int) -> list[StoredMessage]:
         with _unavailable_on_failure():
-            raw: list[bytes] = await self._recent(keys=self._keys(key), args=[budget_chars, at_least])
-        return [_decoded(message) for message in raw]
+            raw: bytes = await self._recent(keys=self._keys(key), args=[budget_chars, at_least])
+        turns: list[StoredMessage] = orjson.loads(raw)
+        return turns
 
     async def page(self, key: str, index: int, size: int) -> tuple[list[StoredMessage], bool]:
         messages, _ = self._keys(key)
