@@ -132,7 +132,9 @@ class MemoryStore:
             self.bytes += held.cost
         held.expires = time.monotonic() + ttl
         for turn in turns:
-            encoded = orjson.dumps(turn)
+            # A copy of exactly its size: orjson's own buffers, held for long, fragmented the heap until
+            # the process grew several times what it held (bench/conversation_memory.py).
+            encoded = bytes(memoryview(orjson.dumps(turn)))
             held.messages.append((encoded, len(turn["text"])))
             held.cost += _cost(encoded)
             self.bytes += _cost(encoded)
