@@ -101,7 +101,7 @@ class Settings(BaseSettings):
     )
     max_conversations: int = Field(10_000, ge=1, description="conversations kept in process (no Redis)")
     # 64 MiB: a small replica (512 MiB container) keeps conversations beside a ~100 MB process with room to
-    # spare; that is ~300 conversations at the 200,000-character limit, or ~30,000 of a dozen short turns.
+    # spare: ~300 conversations at the 200,000-character limit, or all 10,000 of a dozen short turns.
     conversation_memory_bytes: int = Field(
         64 * 1024 * 1024, ge=1024 * 1024, description="bytes of conversations kept in process (no Redis)"
     )
