@@ -21,7 +21,7 @@ from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field, replace
 
 from domain.events import Event, TextDelta
-from domain.messages import ChatRequest, FilePart, ImagePart, Message, TextPart
+from domain.messages import ChatRequest, Message, TextPart
 from gateway.conversations.store import Bounds, ConversationStore, StoredMessage, StoreUnavailable
 from gateway.errors import bad_request, unavailable
 from gateway.settings import Settings
@@ -175,13 +175,13 @@ class Conversations:
 
 
 def _turn(message: Message) -> StoredMessage:
-    notes = [f"[attached: {_name(part)}]" for part in message.parts if not isinstance(part, TextPart)]
+    notes = [f"[attached: {_name(part.name)}]" for part in message.parts if not isinstance(part, TextPart)]
     text = "\n".join([message.text, *notes]) if notes and message.text else message.text or "\n".join(notes)
     return {"role": "user" if message.role == "user" else "ai", "text": text}
 
 
-def _name(part: ImagePart | FilePart) -> str:
-    name = part.name or "unnamed"
+def _name(name: str | None) -> str:
+    name = name or "unnamed"
     return name if len(name) <= NAME_CHARS else name[: NAME_CHARS - 1] + "…"
 
 
