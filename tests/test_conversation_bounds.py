@@ -196,7 +196,11 @@ def redis() -> Iterator[RedisServer]:
 
 def test_history_pages_back_on_redis(redis: RedisServer, fake_openai: FakeOpenAI) -> None:
     env = openai_env(
-        fake_openai, GATEWAY_CONVERSATIONS="true", GATEWAY_HISTORY_PAGE_SIZE="3", REDIS_URL=redis.url
+        fake_openai,
+        GATEWAY_CONVERSATIONS="true",
+        GATEWAY_HISTORY_PAGE_SIZE="3",
+        GATEWAY_REDIS_FAILURE="closed",  # a page Redis refused would be a 503, not an empty page
+        REDIS_URL=redis.url,
     )
     gateway = start_gateway(env)
     try:
@@ -211,6 +215,7 @@ def test_history_pages_back_on_redis(redis: RedisServer, fake_openai: FakeOpenAI
         assert [m["text"] for m in oldest["messages"]] == ["question 0", "Hello, world!"]
         assert oldest["more"] is False
         assert history(gateway, conversation, index=9).json() == {"messages": [], "more": False}
+        assert history(gateway, conversation, index=10**30).json() == {"messages": [], "more": False}
     finally:
         gateway.stop()
 

@@ -87,6 +87,8 @@ class RedisStore:
 
     async def page(self, key: str, index: int, size: int) -> tuple[list[StoredMessage], bool]:
         messages, _ = self._keys(key)
+        if index * size >= 2**40:  # past any list, and past what Redis takes as an index
+            return [], False
         newest = -index * size - 1
         with _unavailable_on_failure():  # one older message than the page: whether there are more
             raw: list[bytes | str] = await self._client.lrange(messages, newest - size, newest)
