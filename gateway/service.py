@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from limits.aio.storage import Storage
 
 from gateway.conversations.memory import Conversations
-from gateway.conversations.store import ConversationStore, MemoryStore, RedisStore
+from gateway.conversations.redis_store import RedisStore
+from gateway.conversations.store import ConversationStore, MemoryStore
 from gateway.errors import GatewayError
 from gateway.guards.auth import Authenticator
 from gateway.guards.ratelimit import make_storage
@@ -47,7 +48,7 @@ class Service:
         store: ConversationStore = (
             RedisStore.from_url(settings.redis_url)
             if settings.redis_url
-            else MemoryStore(settings.max_conversations)
+            else MemoryStore(settings.max_conversations, settings.conversation_memory_bytes)
         )
         pipeline = Pipeline(
             Authenticator(tuple(settings.api_keys), settings.jwt_secret),

@@ -104,6 +104,11 @@ class Settings(BaseSettings):
         100_000, ge=1000, description="characters of stored conversation sent to the provider, newest first"
     )
     max_conversations: int = Field(10_000, ge=1, description="conversations kept in process (no Redis)")
+    # 64 MiB: a small replica (512 MiB container) keeps conversations beside a ~100 MB process with room to
+    # spare: ~300 conversations at the 200,000-character limit, or all 10,000 of a dozen short turns.
+    conversation_memory_bytes: int = Field(
+        64 * 1024 * 1024, ge=1024 * 1024, description="bytes of conversations kept in process (no Redis)"
+    )
     history_page_size: int = Field(20, ge=1, le=1000, description="messages per loadHistory page")
 
     @model_validator(mode="after")
@@ -236,5 +241,6 @@ PROCESS_WIDE = frozenset(
         "require_origin",
         "log_content",
         "max_conversations",
+        "conversation_memory_bytes",
     }
 )

@@ -4,7 +4,10 @@ Deep Chat sends only its newest message by default. With a conversation id, the 
 stored conversation plus that message; a page that sends its whole history (or the last N messages) is
 not repeated to the provider: what the page sent replaces the stored turns it overlaps. What is sent is
 trimmed oldest-first to a character budget. Each turn stores the user's message (attachments as their
-names) and the reply as the user saw it, partial if the user stopped it.
+names, cut to `NAME_CHARS`) and the reply as the user saw it, partial if the user stopped it. What is stored
+is bounded like what a page may send (the profile's max messages and max total characters): a turn appends,
+and the store forgets the oldest messages beyond those bounds. Only what the turn needs is read: the newest
+messages within the budget, and as many as the page's own history to compare with.
 """
 
 from __future__ import annotations
@@ -20,16 +23,18 @@ from dataclasses import dataclass, field, replace
 from domain.events import Event, TextDelta
 from domain.messages import Message, TextPart
 from domain.request import ChatRequest
-from gateway.conversations.store import ConversationStore, StoredMessage, StoreUnavailable
+from gateway.conversations.store import Bounds, ConversationStore, StoredMessage, StoreUnavailable
 from gateway.errors import bad_request, unavailable
+from gateway.settings import Settings
 
 log = logging.getLogger("gateway.conversations")
 
 COOKIE = "deepchat_conversation"
 HEADER = "x-conversation-id"
 _ID = re.compile(r"[A-Za-z0-9_-]{22,128}")
-# What one conversation may hold in the store, whatever is sent of it: the newest turns are kept.
-STORED_TURNS = 1000
+# An attachment's name as stored and sent again: longer names are cut, so a name cannot carry a payload
+# past the character limits that count only message text.
+NAME_CHARS = 200
 
 
 def checked_id(value: str) -> str:
@@ -54,9 +59,11 @@ def new_id() -> str:
 class Conversation:
     key: str
     id: str
-    turns: list[StoredMessage]
+    turns: list[StoredMessage]  # the newest stored: those within the budget, and at least the page's history
     made_here: bool  # the gateway chose the id: the response hands it to the browser as a cookie
-    sent: list[StoredMessage] = field(default_factory=list)  # the turns the provider receives this time
+    bounds: Bounds
+    new: list[StoredMessage] = field(default_factory=list)  # what this turn adds to the store
+    replaces: bool = False  # the page's history differs from ours: what it sent replaces what is stored
 
 
 class Conversations:
@@ -71,21 +78,42 @@ class Conversations:
         owner = hashlib.sha256(subject.encode()).hexdigest()[:20]
         return f"{profile}:{owner}:{conversation_id}"
 
-    async def open(self, key: str, conversation_id: str, *, made_here: bool) -> Conversation:
-        return Conversation(key, conversation_id, await self.load(key), made_here)
-
-    async def load(self, key: str) -> list[StoredMessage]:
+    async def open(
+        self, key: str, conversation_id: str, *, made_here: bool, request: ChatRequest, settings: Settings
+    ) -> Conversation:
+        """The conversation as far as `request` needs it, under the profile's `settings`."""
+        page_history = len(request.messages) - 1
         try:
-            return await self.store.load(key)
+            turns = await self.store.recent(key, settings.conversation_budget_chars, page_history)
         except StoreUnavailable as exc:
             self._unavailable(exc)
-            return []
+            turns = []
+        bounds = Bounds(settings.max_messages, settings.max_total_chars)
+        return Conversation(key, conversation_id, turns, made_here, bounds)
+
+    async def load(self, key: str) -> list[StoredMessage]:
+        """The whole stored conversation (bounded like what a page may send)."""
+        messages, _ = await self.page(key, 0, 2**31)
+        return messages
+
+    async def page(self, key: str, index: int, size: int) -> tuple[list[StoredMessage], bool]:
+        """Page `index` of `size` messages, 0 the newest, oldest first; and whether older ones remain."""
+        try:
+            return await self.store.page(key, index, size)
+        except StoreUnavailable as exc:
+            self._unavailable(exc)
+            return [], False
 
     async def forget(self, key: str) -> None:
+        """Raises a 503 `GatewayError` when the store is unavailable, whatever GATEWAY_REDIS_FAILURE says:
+        answering a visitor's "forget this" with success while the conversation stays would be a lie."""
         try:
             await self.store.delete(key)
         except StoreUnavailable as exc:
-            self._unavailable(exc)
+            log.error("conversation store unavailable, could not forget a conversation: %s", exc)
+            raise unavailable(
+                "The conversation could not be forgotten: its store is unavailable; try again shortly."
+            ) from exc
 
     def remind(self, conversation: Conversation, request: ChatRequest, budget_chars: int) -> ChatRequest:
         """`request` with the stored conversation in front of what the page sent, trimmed to the budget."""
@@ -93,11 +121,12 @@ class Conversations:
         stored = conversation.turns
         page_history = sent[:-1]
         if page_history and _same(stored[len(stored) - len(page_history) :], page_history):
-            earlier = stored[: len(stored) - len(page_history)]
+            earlier, conversation.new = stored[: len(stored) - len(page_history)], sent[-1:]
         elif page_history:
-            earlier = []  # the page's history differs from ours: it knows best what the user sees
+            # The page's history differs from ours: it knows best what the user sees.
+            earlier, conversation.new, conversation.replaces = [], sent, True
         else:
-            earlier = stored
+            earlier, conversation.new = stored, sent
         messages = [_message(turn) for turn in earlier] + list(request.messages)
         turns = earlier + sent
         # Oldest first out, never the new message; a conversation starts with the user.
@@ -106,7 +135,6 @@ class Conversations:
             total -= len(turns[0]["text"])
             messages.pop(0)
             turns.pop(0)
-        conversation.sent = earlier + sent
         return replace(request, messages=tuple(messages))
 
     async def recorded(
@@ -121,14 +149,16 @@ class Conversations:
                 yield event
         finally:
             await events.aclose()
-            turns = conversation.sent + ([{"role": "ai", "text": "".join(reply)}] if reply else [])
-            task = asyncio.ensure_future(self._save(conversation.key, turns[-STORED_TURNS:], ttl))
+            turns = conversation.new + ([{"role": "ai", "text": "".join(reply)}] if reply else [])
+            task = asyncio.ensure_future(self._save(conversation, turns, ttl))
             self._saving.add(task)  # a stopped reply is saved too: the task outlives the cancellation
             task.add_done_callback(self._saving.discard)
 
-    async def _save(self, key: str, turns: list[StoredMessage], ttl: int) -> None:
+    async def _save(self, conversation: Conversation, turns: list[StoredMessage], ttl: int) -> None:
         try:
-            await self.store.save(key, turns, ttl)
+            await self.store.append(
+                conversation.key, turns, ttl, conversation.bounds, replace=conversation.replaces
+            )
         except StoreUnavailable as exc:
             log.warning("could not store a conversation turn: %s", exc)
 
@@ -146,11 +176,14 @@ class Conversations:
 
 
 def _turn(message: Message) -> StoredMessage:
-    notes = [
-        f"[attached: {part.name or 'unnamed'}]" for part in message.parts if not isinstance(part, TextPart)
-    ]
+    notes = [f"[attached: {_name(part.name)}]" for part in message.parts if not isinstance(part, TextPart)]
     text = "\n".join([message.text, *notes]) if notes and message.text else message.text or "\n".join(notes)
     return {"role": "user" if message.role == "user" else "ai", "text": text}
+
+
+def _name(name: str | None) -> str:
+    name = name or "unnamed"
+    return name if len(name) <= NAME_CHARS else name[: NAME_CHARS - 1] + "…"
 
 
 def _message(turn: StoredMessage) -> Message:

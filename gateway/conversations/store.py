@@ -1,22 +1,21 @@
-"""Where conversations live: in process (bounded, least recently used first out) or in Redis.
+"""Where conversations live: in process (bounded in bytes, least recently used first out) or in Redis.
 
 A conversation is a list of turns as Deep Chat shows them: `{"role": "user"|"ai", "text": ...}`. Keys are
-opaque strings the caller built from the profile, the subject and the conversation id.
+opaque strings the caller built from the profile, the subject and the conversation id. A turn appends to
+the conversation, which the store trims oldest first to its bounds; a reader asks for what it needs (the
+newest messages within a character budget, or one page of history), never for the whole conversation.
 """
 
 from __future__ import annotations
 
-import contextlib
+import sys
 import time
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import orjson
-import redis.asyncio as redis
-from redis.asyncio.cluster import RedisCluster
-
-from gateway import redis_url
 
 StoredMessage = dict[str, str]  # {"role": "user"|"ai", "text": ...}, as Deep Chat shows it
 
@@ -25,83 +24,162 @@ class StoreUnavailable(Exception):
     """The store could not be reached; GATEWAY_REDIS_FAILURE decides what the caller sees."""
 
 
-class ConversationStore(Protocol):
-    async def load(self, key: str) -> list[StoredMessage]: ...
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    """What one conversation may hold: the newest `messages`, within `chars` characters of text. The
+    newest message is always kept, so a conversation may hold one message longer than `chars`."""
 
-    async def save(self, key: str, turns: list[StoredMessage], ttl: int) -> None: ...
+    messages: int
+    chars: int
+
+
+class ConversationStore(Protocol):
+    async def recent(self, key: str, budget_chars: int, at_least: int) -> list[StoredMessage]:
+        """The newest messages, oldest first: as many as fit in `budget_chars`, and at least `at_least`."""
+        ...
+
+    async def page(self, key: str, index: int, size: int) -> tuple[list[StoredMessage], bool]:
+        """Page `index` of `size` messages counted from the newest, oldest first, and whether older remain."""
+        ...
+
+    async def append(
+        self, key: str, turns: Sequence[StoredMessage], ttl: int, bounds: Bounds, *, replace: bool = False
+    ) -> None:
+        """Add `turns` (with `replace`: make them the whole conversation), trim to `bounds`, keep `ttl`."""
+        ...
 
     async def delete(self, key: str) -> None: ...
 
     async def aclose(self) -> None: ...
 
 
+def newest_within(chars: Sequence[int], budget: int, at_least: int) -> int:
+    """How many of the newest messages, whose character counts are `chars` (oldest first), to take."""
+    taken = total = 0
+    for count in reversed(chars):
+        if taken >= at_least and total + count > budget:
+            break
+        total += count
+        taken += 1
+    return taken
+
+
+def page_range(length: int, index: int, size: int) -> tuple[int, int]:
+    """The slice [start, end) of page `index` (0: the newest `size`) of `length` messages."""
+    end = max(0, length - index * size)
+    return max(0, end - size), end
+
+
+# What a held message costs beyond its encoded bytes (`sys.getsizeof` of the bytes object counts those and
+# its header): the (bytes, chars) tuple, the character count and the list slot, measured on CPython 3.12.
+_MESSAGE_OVERHEAD = sys.getsizeof((b"", 0)) + sys.getsizeof(2**20) + 8
+# What a held conversation costs beyond its messages and key: the record, its list and the LRU dict entry.
+_CONVERSATION_OVERHEAD = 400
+
+
+@dataclass(slots=True)
+class _Held:
+    expires: float
+    messages: list[tuple[bytes, int]] = field(default_factory=list)  # (encoded turn, its characters)
+    cost: int = 0
+
+
 class MemoryStore:
-    """Process memory, at most `capacity` conversations: the one unused longest is forgotten first."""
+    """Process memory, at most `capacity` conversations and `max_bytes` bytes: the one unused longest is
+    forgotten first. Turns are held encoded (orjson), so their bytes are what is counted, whatever the
+    width of the characters a visitor sent."""
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(self, capacity: int, max_bytes: int) -> None:
         self.capacity = capacity
-        self._items: OrderedDict[str, tuple[float, list[StoredMessage]]] = OrderedDict()
+        self.max_bytes = max_bytes
+        self.bytes = 0  # what the held conversations cost, as counted above
+        self._items: OrderedDict[str, _Held] = OrderedDict()
 
-    async def load(self, key: str) -> list[StoredMessage]:
-        item = self._items.get(key)
-        if item is None:
-            return []
-        expires, turns = item
-        if expires < time.monotonic():
-            del self._items[key]
-            return []
-        self._items.move_to_end(key)
-        return list(turns)
+    def __len__(self) -> int:
+        return len(self._items)
 
-    async def save(self, key: str, turns: list[StoredMessage], ttl: int) -> None:
-        self._items[key] = (time.monotonic() + ttl, list(turns))
+    def _get(self, key: str) -> _Held | None:
+        held = self._items.get(key)
+        if held is None:
+            return None
+        if held.expires < time.monotonic():
+            self._drop(key)
+            return None
         self._items.move_to_end(key)
-        while len(self._items) > self.capacity:
-            self._items.popitem(last=False)
+        return held
+
+    async def recent(self, key: str, budget_chars: int, at_least: int) -> list[StoredMessage]:
+        held = self._get(key)
+        if held is None:
+            return []
+        taken = newest_within([chars for _, chars in held.messages], budget_chars, at_least)
+        return [_decoded(encoded) for encoded, _ in held.messages[len(held.messages) - taken :]]
+
+    async def page(self, key: str, index: int, size: int) -> tuple[list[StoredMessage], bool]:
+        held = self._get(key)
+        if held is None:
+            return [], False
+        start, end = page_range(len(held.messages), index, size)
+        return [_decoded(encoded) for encoded, _ in held.messages[start:end]], start > 0
+
+    async def append(
+        self, key: str, turns: Sequence[StoredMessage], ttl: int, bounds: Bounds, *, replace: bool = False
+    ) -> None:
+        held = None if replace else self._get(key)
+        if held is None:
+            self._drop(key)
+            held = self._items[key] = _Held(0.0, cost=_CONVERSATION_OVERHEAD + sys.getsizeof(key))
+            self.bytes += held.cost
+        held.expires = time.monotonic() + ttl
+        for turn in turns:
+            # A copy of exactly its size: orjson's own buffers, held for long, fragmented the heap until
+            # the process grew several times what it held (bench/conversation_memory.py).
+            encoded = bytes(memoryview(orjson.dumps(turn)))
+            held.messages.append((encoded, len(turn["text"])))
+            held.cost += _cost(encoded)
+            self.bytes += _cost(encoded)
+        chars = sum(count for _, count in held.messages)
+        oldest = 0
+        while len(held.messages) - oldest > 1 and (
+            len(held.messages) - oldest > bounds.messages or chars > bounds.chars
+        ):
+            chars -= held.messages[oldest][1]
+            oldest += 1
+        self._forget_oldest(held, oldest)
+        while len(self._items) > 1 and (len(self._items) > self.capacity or self.bytes > self.max_bytes):
+            self._drop(next(iter(self._items)))  # the least recently used: `_get` moves what it reads last
+        if self.bytes > self.max_bytes:  # one conversation alone is too big: its oldest messages go first
+            excess, oldest, freed = self.bytes - self.max_bytes, 0, 0
+            while oldest < len(held.messages) and freed < excess:
+                freed += _cost(held.messages[oldest][0])
+                oldest += 1
+            self._forget_oldest(held, oldest)
+            if not held.messages:
+                self._drop(key)
+
+    def _forget_oldest(self, held: _Held, count: int) -> None:
+        freed = sum(_cost(encoded) for encoded, _ in held.messages[:count])
+        del held.messages[:count]
+        held.cost -= freed
+        self.bytes -= freed
+
+    def _drop(self, key: str) -> None:
+        held = self._items.pop(key, None)
+        if held is not None:
+            self.bytes -= held.cost
 
     async def delete(self, key: str) -> None:
-        self._items.pop(key, None)
+        self._drop(key)
 
     async def aclose(self) -> None:
         self._items.clear()
+        self.bytes = 0
 
 
-class RedisStore:
-    """One Redis string per conversation (JSON), expiring `ttl` seconds after its last turn."""
-
-    def __init__(self, client: redis.Redis | RedisCluster, prefix: str = "deepchat:conversation:") -> None:
-        self._client = client
-        self._prefix = prefix
-
-    @classmethod
-    def from_url(cls, url: str) -> RedisStore:
-        """One Redis, a Sentinel set or a Cluster (see `gateway.redis_url`)."""
-        return cls(redis_url.client(url))
-
-    async def load(self, key: str) -> list[StoredMessage]:
-        with _unavailable_on_failure():
-            raw = await self._client.get(self._prefix + key)
-        if raw is None:
-            return []
-        turns: list[StoredMessage] = orjson.loads(raw)
-        return turns
-
-    async def save(self, key: str, turns: list[StoredMessage], ttl: int) -> None:
-        with _unavailable_on_failure():
-            await self._client.set(self._prefix + key, orjson.dumps(turns), ex=ttl)
-
-    async def delete(self, key: str) -> None:
-        with _unavailable_on_failure():
-            await self._client.delete(self._prefix + key)
-
-    async def aclose(self) -> None:
-        await self._client.aclose()
+def _cost(encoded: bytes) -> int:
+    return sys.getsizeof(encoded) + _MESSAGE_OVERHEAD
 
 
-@contextlib.contextmanager
-def _unavailable_on_failure() -> Iterator[None]:
-    """Whatever the Redis client raises is `StoreUnavailable` (why any exception: gateway/redis_url.py)."""
-    try:
-        yield
-    except Exception as exc:
-        raise StoreUnavailable(str(exc)) from exc
+def _decoded(encoded: bytes) -> StoredMessage:
+    turn: StoredMessage = orjson.loads(encoded)
+    return turn

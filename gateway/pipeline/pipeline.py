@@ -167,6 +167,8 @@ class Pipeline:
                 self.conversation_key(profile, visitor, conversation_id),
                 conversation_id,
                 made_here=caller.conversation_id is None,
+                request=request,
+                settings=settings,
             )
             request = self.conversations.remind(conversation, request, settings.conversation_budget_chars)
         record = caller.record

@@ -1,7 +1,8 @@
 """`GET|DELETE /chat/history`: a conversation as Deep Chat shows it (`loadHistory`), and forgetting it.
 
-Page `index` 0 is the newest `history_page_size` messages, 1 the ones before, and so on; `more` says
-whether older ones remain (Deep Chat keeps asking while its page holds a `false`).
+Always one page: `index` 0 (also without `index`) is the newest `history_page_size` messages, 1 the ones
+before, and so on; `more` says whether older ones remain (Deep Chat keeps asking while its page holds a
+`false`). A read counts against the profile's request limit like a chat request, for the same visitor.
 """
 
 from __future__ import annotations
@@ -42,14 +43,16 @@ async def _history(request: Request, profile_name: str, index: int | None) -> JS
     service, profile = _served(request, profile_name)
     if index is not None and index < 0:
         raise bad_request(400, "index must be 0 or more: 0 is the newest page of messages.")
-    key = _key(request, service, profile)
-    turns = await service.pipeline.conversations.load(key) if key else []
-    if index is None:
-        return JSONResponse({"messages": turns, "more": False})
+    caller = caller_of(request)
+    pipeline = service.pipeline
+    identity = pipeline.authenticator.identify(caller.token)  # with auth on, only the token's subject
+    await profile.limiter.admit(identity or f"ip:{caller.address or 'unknown'}")  # as the pipeline names it
+    if caller.conversation_id is None:
+        return JSONResponse({"messages": [], "more": False})
+    key = pipeline.conversation_key(profile, identity or "-", caller.conversation_id)
     size = profile.settings.history_page_size
-    end = max(0, len(turns) - index * size)
-    start = max(0, end - size)
-    return JSONResponse({"messages": turns[start:end], "more": start > 0})
+    messages, more = await pipeline.conversations.page(key, index or 0, size)
+    return JSONResponse({"messages": messages, "more": more})
 
 
 async def _forget(request: Request, profile_name: str) -> Response:
