@@ -25,6 +25,7 @@ from domain.messages import Message, TextPart
 from domain.request import ChatRequest
 from gateway.conversations.store import Bounds, ConversationStore, StoredMessage, StoreUnavailable
 from gateway.errors import bad_request, unavailable
+from gateway.policy.attachments import shown_name
 from gateway.settings import Settings
 
 log = logging.getLogger("gateway.conversations")
@@ -34,7 +35,6 @@ HEADER = "x-conversation-id"
 _ID = re.compile(r"[A-Za-z0-9_-]{22,128}")
 # An attachment's name as stored and sent again: longer names are cut, so a name cannot carry a payload
 # past the character limits that count only message text.
-NAME_CHARS = 200
 
 
 def checked_id(value: str) -> str:
@@ -176,14 +176,11 @@ class Conversations:
 
 
 def _turn(message: Message) -> StoredMessage:
-    notes = [f"[attached: {_name(part.name)}]" for part in message.parts if not isinstance(part, TextPart)]
+    notes = [
+        f"[attached: {shown_name(part.name)}]" for part in message.parts if not isinstance(part, TextPart)
+    ]
     text = "\n".join([message.text, *notes]) if notes and message.text else message.text or "\n".join(notes)
     return {"role": "user" if message.role == "user" else "ai", "text": text}
-
-
-def _name(name: str | None) -> str:
-    name = name or "unnamed"
-    return name if len(name) <= NAME_CHARS else name[: NAME_CHARS - 1] + "…"
 
 
 def _message(turn: StoredMessage) -> Message:

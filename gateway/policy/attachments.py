@@ -27,6 +27,15 @@ TEXT_TYPES = {
 }
 
 
+# Characters of an attachment's name that are sent, stored and shown: names are the caller's text too.
+NAME_CHARS = 200
+
+
+def shown_name(name: str | None) -> str:
+    name = name or "unnamed"
+    return name if len(name) <= NAME_CHARS else name[: NAME_CHARS - 1] + "…"
+
+
 @dataclass(frozen=True, slots=True)
 class UploadLimits:
     max_files: int  # attachments of one turn
@@ -37,13 +46,13 @@ class UploadLimits:
 
 def to_part(attachment: Attachment, limits: UploadLimits) -> ImagePart | FilePart:
     """The provider-ready part for one attachment; raises 413/415 errors users can act on."""
-    name = attachment.name or "an attachment"
+    name = shown_name(attachment.name) if attachment.name else "an attachment"
     media_type = attachment.media_type.split(";", 1)[0].strip().lower()
     if media_type == "image/jpg":
         media_type = "image/jpeg"
     if media_type in IMAGE_TYPES:
         check_size(name, attachment.size, limits.max_file_bytes)
-        return ImagePart(media_type, _base64(attachment, name), attachment.name)
+        return ImagePart(media_type, _base64(attachment, name), attachment.name and name)
     text_type = TEXT_TYPES.get(PurePath(attachment.name or "").suffix.lower())
     if text_type is None or not isinstance(attachment.data, bytes):
         raise bad_request(

@@ -14,7 +14,7 @@ from typing import Literal, NamedTuple
 from domain.messages import Message, Part, TextPart, ToolResultPart
 from domain.request import ChatRequest, requested_options
 from gateway.errors import bad_request
-from gateway.policy.attachments import UploadLimits, to_part
+from gateway.policy.attachments import UploadLimits, shown_name, to_part
 from gateway.policy.chat_input import ChatInput, InputMessage
 
 
@@ -76,7 +76,8 @@ class Policy:
             raise bad_request(413, f"Too many messages: {len(messages)}; the limit is {self.max_messages}.")
         total = 0
         for index, message in enumerate(messages):
-            chars = len(message.text)
+            # Attachment names are the caller's text too: they are sent and stored (cut to NAME_CHARS).
+            chars = len(message.text) + sum(len(shown_name(file.name)) for file in message.attachments)
             if chars > self.max_message_chars:
                 limit = self.max_message_chars
                 raise bad_request(413, f"messages.{index} has {chars} characters; the limit is {limit}.")
@@ -106,7 +107,7 @@ class Policy:
                     parts.append(to_part(attachment, self.uploads))
                     budget -= 1
                 else:
-                    parts.append(TextPart(f"[attached file not sent again: {attachment.name or 'unnamed'}]"))
+                    parts.append(TextPart(f"[attached file not sent again: {shown_name(attachment.name)}]"))
             if parts:
                 mapped.append(Message("user" if message.role == "user" else "assistant", tuple(parts)))
         if not any(message.role == "user" for message in mapped):
