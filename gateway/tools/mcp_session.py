@@ -1,0 +1,158 @@
+"""One MCP server, as a long-lived session: connected on first use, kept, reconnected once when broken.
+
+The `mcp` SDK's client holds anyio task groups that must be entered and left by one task, so each session
+lives in a task of its own (`_Live`); replies in any task call through it at once (the SDK matches answers
+to requests by id), and closing it is asking that task to leave.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters
+from mcp.shared.exceptions import MCPError
+from mcp_types import CONNECTION_CLOSED, CallToolResult, Tool
+
+from gateway.tools.config import McpServer
+
+log = logging.getLogger("gateway.tools")
+
+MAX_TOOL_PAGES = 20  # a server whose listing never ends cannot hang a reply
+CLOSE_SECONDS = 5.0
+
+
+class ServerUnavailable(Exception):
+    """The MCP server could not be reached, or its session broke twice in a row."""
+
+
+def _broken(exc: BaseException) -> bool:
+    """A failure of the connection rather than of the call: worth one reconnect."""
+    if isinstance(exc, MCPError):
+        return exc.code == CONNECTION_CLOSED
+    return isinstance(exc, anyio.ClosedResourceError | anyio.BrokenResourceError | anyio.EndOfStream)
+
+
+@dataclass(eq=False)
+class _Live:
+    """One connection, owned by its own task from connect to close."""
+
+    client: Client
+    ready: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    tools: list[Tool] | None = None
+    task: asyncio.Task[None] | None = None
+
+    def start(self, server: str, connect_seconds: float) -> _Live:
+        self.task = asyncio.create_task(self._own(server, connect_seconds), name=f"mcp-session-{server}")
+        return self
+
+    async def _own(self, server: str, connect_seconds: float) -> None:
+        try:
+            async with contextlib.AsyncExitStack() as stack:
+                async with asyncio.timeout(connect_seconds):  # a server that accepts but never answers
+                    await stack.enter_async_context(self.client)
+                self.ready.set_result(None)
+                await self.stop.wait()
+        # The edge of a foreign library's connection: whatever it raised (an OSError, an HTTP error in an
+        # ExceptionGroup, a protocol error), the server is unreachable; the cause goes to the log.
+        except Exception as exc:
+            if not self.ready.done():
+                self.ready.set_exception(ServerUnavailable(f"{type(exc).__name__}: {exc}"))
+            else:
+                log.info("MCP server %s: session ended with %s: %s", server, type(exc).__name__, exc)
+        finally:
+            if not self.ready.done():  # closed while connecting
+                self.ready.set_exception(ServerUnavailable("closed before it connected"))
+
+    async def close(self) -> None:
+        self.stop.set()
+        if self.task is not None and not self.task.done():
+            try:
+                async with asyncio.timeout(CLOSE_SECONDS):
+                    await asyncio.shield(self.task)
+            except TimeoutError:
+                self.task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self.task
+        if self.ready.done():
+            self.ready.exception()  # retrieved: a failed connect is reported where it was awaited
+
+
+class McpSession:
+    """A profile's session with one MCP server; safe to use from many replies at once."""
+
+    def __init__(self, name: str, server: McpServer, *, connect_seconds: float) -> None:
+        self.name = name
+        self.server = server
+        self.connect_seconds = connect_seconds
+        self._live: _Live | None = None
+
+    def _client(self) -> Client:
+        if self.server.url is not None:
+            return Client(self.server.url)
+        assert self.server.command is not None
+        program, *args = self.server.command
+        stdio = StdioServerParameters(command=program, args=args, env=self.server.env, cwd=self.server.cwd)
+        return Client(stdio)
+
+    async def _connected(self) -> _Live:
+        """The live session, connecting when there is none; replies asking at once share one connect."""
+        live = self._live
+        if live is None or (live.task is not None and live.task.done()):
+            live = self._live = _Live(self._client()).start(self.name, self.connect_seconds)
+        try:
+            # Shielded: a reply that goes away mid-connect must not cancel the connect others wait for.
+            await asyncio.shield(live.ready)
+        except ServerUnavailable as exc:
+            await self._drop(live)  # the next call tries afresh
+            raise ServerUnavailable(f"MCP server {self.name!r} is unreachable ({exc})") from exc
+        return live
+
+    async def _drop(self, live: _Live) -> None:
+        if self._live is live:
+            self._live = None
+        await live.close()
+
+    async def tools(self) -> list[Tool]:
+        """The server's tools, listed once per connection."""
+        live = await self._connected()
+        if live.tools is None:
+            live.tools = await self._list(live.client)
+        return live.tools
+
+    @staticmethod
+    async def _list(client: Client) -> list[Tool]:
+        tools: list[Tool] = []
+        cursor: str | None = None
+        for _ in range(MAX_TOOL_PAGES):
+            page = await client.list_tools(cursor=cursor)
+            tools.extend(page.tools)
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        return tools
+
+    async def call(self, tool: str, arguments: dict[str, Any]) -> CallToolResult:
+        """Call `tool`; a broken session (the server restarted, the command died) is reconnected once."""
+        for attempt in (1, 2):
+            live = await self._connected()
+            try:
+                return await live.client.call_tool(tool, arguments)
+            except (MCPError, anyio.ClosedResourceError, anyio.BrokenResourceError, anyio.EndOfStream) as exc:
+                if not _broken(exc):
+                    raise
+                await self._drop(live)
+                if attempt == 2:
+                    raise ServerUnavailable(f"MCP server {self.name!r}: the session broke twice") from exc
+                log.warning("MCP server %s: session broken (%s); reconnecting once", self.name, exc)
+        raise AssertionError("unreachable")
+
+    async def aclose(self) -> None:
+        if self._live is not None:
+            await self._drop(self._live)
