@@ -96,7 +96,7 @@ class ToolLoop:
         tools = tuple(tool.spec for tool in offered.values())
         messages = list(request.messages)
         spent_in = spent_out = 0
-        shown = False  # whether the visitor has seen text yet, so a note starts a paragraph of its own
+        shown = ""  # the end of what the visitor has seen, so that a note starts a paragraph of its own
         for round_number in range(self.rounds + 1):
             last = round_number == self.rounds or not tools
             asked = dataclasses.replace(
@@ -110,7 +110,8 @@ class ToolLoop:
             try:
                 async for event in events:
                     if (passed := reply.take(event)) is not None:
-                        shown = shown or type(passed) is TextDelta
+                        if type(passed) is TextDelta and passed.text:
+                            shown = passed.text
                         yield passed
             finally:
                 await events.aclose()
@@ -129,8 +130,8 @@ class ToolLoop:
             said: tuple[Part, ...] = (TextPart("".join(reply.text)),) if reply.text else ()
             messages.append(Message("assistant", (*said, *calls)))
             messages.append(Message("tool", tuple(each.result for each in ran)))
-            if self.notes and (note := _note(ran, paragraph=shown)):
-                shown = True
+            if self.notes and (note := _note(ran, after=shown)):
+                shown = note
                 yield TextDelta(note)
 
     async def aclose(self) -> None:
@@ -145,10 +146,12 @@ def _plus(spent: int, now: int | None) -> int | None:
     return None if now is None and not spent else spent + (now or 0)
 
 
-def _note(ran: Sequence[Ran], *, paragraph: bool) -> str:
-    """A line naming the tools that ran, in Deep Chat's markdown: italic, names as code, its own paragraph."""
+def _note(ran: Sequence[Ran], *, after: str) -> str:
+    """A line naming the tools that ran, in Deep Chat's markdown: italic, names as code, a paragraph of its
+    own after the text shown so far (which ends with `after`)."""
     names = list(dict.fromkeys(each.offered.tool for each in ran if each.offered is not None))
     if not names:
         return ""
     used = ", ".join(f"`{name}`" for name in names)
-    return ("\n\n" if paragraph else "") + f"_(used {used})_\n\n"
+    gap = "" if not after or after.endswith("\n\n") else "\n" if after.endswith("\n") else "\n\n"
+    return f"{gap}_(used {used})_\n\n"

@@ -38,6 +38,13 @@ def _broken(exc: BaseException) -> bool:
     return isinstance(exc, anyio.ClosedResourceError | anyio.BrokenResourceError | anyio.EndOfStream)
 
 
+def _innermost(exc: Exception) -> Exception:
+    """The one failure inside the task groups' exception groups, for a log line that says what happened."""
+    while isinstance(exc, ExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return exc
+
+
 @dataclass(eq=False)
 class _Live:
     """One connection, owned by its own task from connect to close."""
@@ -62,10 +69,11 @@ class _Live:
         # The edge of a foreign library's connection: whatever it raised (an OSError, an HTTP error in an
         # ExceptionGroup, a protocol error), the server is unreachable; the cause goes to the log.
         except Exception as exc:
+            cause = _innermost(exc)
             if not self.ready.done():
-                self.ready.set_exception(ServerUnavailable(f"{type(exc).__name__}: {exc}"))
+                self.ready.set_exception(ServerUnavailable(f"{type(cause).__name__}: {cause}"))
             else:
-                log.info("MCP server %s: session ended with %s: %s", server, type(exc).__name__, exc)
+                log.info("MCP server %s: session ended with %s: %s", server, type(cause).__name__, cause)
         finally:
             if not self.ready.done():  # closed while connecting
                 self.ready.set_exception(ServerUnavailable("closed before it connected"))
