@@ -67,8 +67,9 @@ class ChatRequest:
     passthrough: Mapping[str, Any] = field(default_factory=dict)
 
 
-# Options every adapter honours, or that are the gateway's own: never refused.
-ALWAYS_SUPPORTED = frozenset({"messages", "system", "model", "max_tokens", "temperature"})
+# Options every adapter honours, or that are the gateway's own: never refused. Not `temperature`: the
+# Anthropic adapter cannot send it (anthropic 2.x), so it is an option like the others.
+ALWAYS_SUPPORTED = frozenset({"messages", "system", "model", "max_tokens"})
 
 
 def requested_options(request: ChatRequest) -> tuple[str, ...]:
@@ -76,6 +77,7 @@ def requested_options(request: ChatRequest) -> tuple[str, ...]:
     used = [
         name
         for name, value in (
+            ("temperature", request.temperature),
             ("top_p", request.top_p),
             ("seed", request.seed),
             ("presence_penalty", request.presence_penalty),

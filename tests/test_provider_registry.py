@@ -9,7 +9,7 @@ from collections.abc import Mapping
 
 import pytest
 
-from domain.events import Event, Finish
+from domain.events import Event, Finish, TextDelta
 from domain.messages import Message, TextPart
 from domain.provider import Provider
 from domain.request import ChatRequest
@@ -108,3 +108,27 @@ def test_replies_that_start_together_prepare_their_call_once() -> None:
 
 async def collect(provider: Provider) -> list[Event]:
     return [event async for event in provider.stream(REQUEST)]
+
+
+def test_a_fallback_gets_every_option_of_the_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The primary cannot be reached; echo, the fallback, still honours the request's `stop`."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-registry-test-0123456789")
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")  # nothing listens there
+    chain = build_chain(
+        [("openai", OPTIONS), ("echo", OPTIONS)],
+        RetryPolicy(retries=0),
+        breaker_threshold=3,
+        breaker_reset=1.0,
+    )
+    request = ChatRequest((Message("user", (TextPart("one two three"),)),), stop=("three",))
+
+    async def reply() -> str:
+        try:
+            return "".join(
+                [event.text async for event in chain.stream(request) if isinstance(event, TextDelta)]
+            )
+        finally:
+            await chain.aclose()
+
+    assert aio.run(reply()) == "one two "
+    assert chain.supports == REGISTRY["openai"](OPTIONS).supports & REGISTRY["echo"](OPTIONS).supports
