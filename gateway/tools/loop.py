@@ -116,7 +116,8 @@ class ToolLoop:
             finally:
                 await events.aclose()
             calls = reply.tool_calls()
-            if not calls:
+            # Only a turn that ended to let its tools run: one cut short ("length") may hold half a call.
+            if not calls or reply.finish != Finish("tool_calls"):
                 if reply.finish is not None:
                     yield reply.finish
                 return

@@ -232,3 +232,12 @@ def test_many_replies_share_one_session_at_once(shop: McpProcess) -> None:
 
 async def collect(loop: Provider, request: ChatRequest) -> list[Event]:
     return [event async for event in loop.stream(request)]
+
+
+def test_a_turn_cut_short_mid_call_ends_the_reply_without_running_the_call(shop: McpProcess) -> None:
+    half_a_call = [*calls(("c", "shop__lookup_order", '{"order_id": "A-10'))[:-1], Finish("length")]
+    model = ScriptedProvider([TextDelta("Looking"), *half_a_call])
+    events = reply(loop_for(shop.url, model))
+
+    assert text_of(events) == "Looking" and events[-1] == Finish("length")
+    assert len(model.requests) == 1
