@@ -21,7 +21,7 @@ from gateway.pipeline.attachments import UploadLimits
 from gateway.pipeline.policy import Policy
 from gateway.settings import Settings
 from gateway.telemetry.metrics import Metrics
-from gateway.tools.loop import with_tools
+from gateway.tools.loop import check_tools, with_tools
 from providers import build_chain
 from providers.config import ConfigError, ProviderOptions
 from providers.resilient import RetryPolicy
@@ -132,12 +132,14 @@ def build_provider(settings: Settings) -> Provider:
         first_delta_timeout=settings.first_delta_timeout,
         idle_timeout=settings.idle_timeout,
     )
-    return build_chain(
+    chain = build_chain(
         entries,
         policy,
         breaker_threshold=settings.breaker_failures,
         breaker_reset=settings.breaker_reset_seconds,
     )
+    check_tools(chain, settings)  # here, so the CLI's start-up check refuses it too
+    return chain
 
 
 def _options(settings: Settings, model: str | None, *, primary: bool) -> ProviderOptions:

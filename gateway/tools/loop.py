@@ -26,14 +26,19 @@ SERVER_RUN = frozenset({"tools", "tool_choice", "parallel_tool_calls"})
 GAVE_UP = "\n\nSorry, I could not finish: answering this needed more tool calls than I may make in one reply."
 
 
-def with_tools(provider: Provider, profile: str, settings: Settings, metrics: Metrics | None) -> Provider:
-    """`provider` behind the loop when the profile names tools; `ConfigError` when it cannot call tools."""
-    if not settings.tools:
-        return provider
-    if "tools" not in provider.supports:
+def check_tools(provider: Provider, settings: Settings) -> None:
+    """Raise `ConfigError` when the profile names tools its provider (or a fallback) cannot call."""
+    if settings.tools and "tools" not in provider.supports:
         raise ConfigError(
             "GATEWAY_TOOLS", f"the {provider.name} provider cannot call tools; remove `tools` or switch"
         )
+
+
+def with_tools(provider: Provider, profile: str, settings: Settings, metrics: Metrics | None) -> Provider:
+    """`provider` behind the loop when the profile names tools; `ConfigError` when it cannot call tools."""
+    check_tools(provider, settings)
+    if not settings.tools:
+        return provider
     toolbox = Toolbox(
         profile,
         settings.mcp_servers,

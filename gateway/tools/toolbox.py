@@ -27,6 +27,8 @@ from gateway.tools.config import McpServer
 from gateway.tools.mcp_session import McpSession, ServerUnavailable
 
 log = logging.getLogger("gateway.tools")
+# Beside the access log's lines, as JSON lines of their own: {"event": "tool_call", ...}.
+call_log = logging.getLogger("gateway.access.tools")
 
 # What providers accept as a function name (OpenAI's rule, the strictest of them).
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
@@ -170,7 +172,7 @@ class Toolbox:
             line["asked_for"] = call.name[:MAX_NAME]
         if self.log_arguments:
             line["arguments"] = call.arguments
-        log.info(orjson.dumps(line).decode())
+        call_log.info(orjson.dumps(line).decode())
 
     async def aclose(self) -> None:
         await asyncio.gather(*(session.aclose() for session in self.sessions.values()))
