@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,8 @@ log = logging.getLogger("gateway.tools")
 
 MAX_TOOL_PAGES = 20  # a server whose listing never ends cannot hang a reply
 CLOSE_SECONDS = 5.0
+# After a failed connect, replies go on without the server for this long rather than each waiting on it.
+RETRY_PAUSE = 10.0
 
 
 class ServerUnavailable(Exception):
@@ -100,6 +103,7 @@ class McpSession:
         self.server = server
         self.connect_seconds = connect_seconds
         self._live: _Live | None = None
+        self._failed: tuple[float, str] | None = None  # when the last connect failed, and why
 
     def _client(self) -> Client:
         if self.server.url is not None:
@@ -113,13 +117,18 @@ class McpSession:
         """The live session, connecting when there is none; replies asking at once share one connect."""
         live = self._live
         if live is None or (live.task is not None and live.task.done()):
+            if self._failed is not None and time.monotonic() - self._failed[0] < RETRY_PAUSE:
+                raise ServerUnavailable(self._failed[1])
             live = self._live = _Live(self._client()).start(self.name, self.connect_seconds)
         try:
             # Shielded: a reply that goes away mid-connect must not cancel the connect others wait for.
             await asyncio.shield(live.ready)
         except ServerUnavailable as exc:
-            await self._drop(live)  # the next call tries afresh
-            raise ServerUnavailable(f"MCP server {self.name!r} is unreachable ({exc})") from exc
+            reason = f"MCP server {self.name!r} is unreachable ({exc})"
+            self._failed = (time.monotonic(), reason)
+            await self._drop(live)
+            raise ServerUnavailable(reason) from exc
+        self._failed = None
         return live
 
     async def _drop(self, live: _Live) -> None:
