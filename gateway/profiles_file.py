@@ -14,8 +14,10 @@ api_key_env = "SALES_OPENAI_KEY"   # keys never live in this file: name the vari
 ```
 
 A profile's table holds what the `GATEWAY_*` variables hold, without the prefix, in lower case; what it
-leaves out comes from the environment. `[profiles.default]`, when present, configures the unprefixed
-routes. Every problem is reported as one line naming the file, the line and the setting.
+leaves out comes from the environment. Its MCP servers are tables of their own,
+`[profiles.NAME.mcp_servers.SERVER]` (gateway/tools/config.py). `[profiles.default]`, when present,
+configures the unprefixed routes. Every problem is reported as one line naming the file, the line and
+the setting.
 """
 
 from __future__ import annotations
