@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from gateway.profiles_file import load_profiles
+from gateway.settings import Settings
 from providers.config import ConfigError
 
 GOOD = """\
@@ -86,3 +87,14 @@ def test_a_profile_names_its_mcp_servers_and_the_tools_its_model_may_call(tmp_pa
 )
 def test_a_mistake_names_its_line_and_setting(tmp_path: Path, change: tuple[str, str], says: str) -> None:
     assert says in load(tmp_path, GOOD.replace(*change))
+
+
+def test_the_default_profile_takes_its_tools_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GATEWAY_MCP_SERVERS", '{"orders": {"url": "http://127.0.0.1:9000/mcp"}}')
+    monkeypatch.setenv("GATEWAY_TOOLS", "orders.lookup_order, orders.check_stock")
+    monkeypatch.setenv("GATEWAY_TOOL_NOTES", "true")
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+
+    assert settings.mcp_servers["orders"].url == "http://127.0.0.1:9000/mcp"
+    assert settings.tools == ["orders.lookup_order", "orders.check_stock"]
+    assert settings.tool_notes
