@@ -109,6 +109,7 @@ class ToolLoop:
                 messages=tuple(messages),
                 tools=tools,
                 tool_choice="none" if last and tools and "tool_choice" in self.inner.supports else None,
+                parallel_tool_calls=None,  # the provider's default: several calls run at once here
             )
             reply = _Round(spent_in, spent_out)
             events = self.inner.stream(asked)

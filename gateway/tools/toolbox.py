@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from mcp.client import InputRequiredRoundsExceededError
 from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult, TextContent
+from pydantic import ValidationError
 
 from domain.messages import ToolCallPart, ToolResultPart
 from domain.request import ToolSpec
@@ -144,6 +146,11 @@ class Toolbox:
             return fail("unavailable", "The tool cannot be reached right now.")
         except MCPError as exc:  # the server refused the call (bad arguments, unknown tool, ...)
             return fail("error", f"The tool failed: {exc.message}")
+        except (ValidationError, InputRequiredRoundsExceededError) as exc:
+            # A result that breaks the protocol, or a server that keeps asking the user questions (the
+            # gateway has no one to ask): the call failed, the reply goes on.
+            log.warning("profile %s: %s answered unreadably: %s", self.profile, tool.label, exc)
+            return fail("error", "The tool's answer could not be read.")
         text = self._bounded(result_text(result))
         outcome = "error" if result.is_error else "ok"
         return Ran(ToolResultPart(call.id, text, call.name, is_error=result.is_error), outcome, tool)
