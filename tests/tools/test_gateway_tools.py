@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +23,7 @@ provider = "openai"
 system_prompt = "You help the customers of a small shop."
 tools = ["shop.lookup_order", "shop.check_stock"]
 tool_notes = true
+conversations = true
 
 [profiles.shop.mcp_servers.shop]
 url = "{shop_url}"
@@ -47,9 +49,13 @@ def gateway(
     gateway.stop()
 
 
+CONVERSATION = {"x-conversation-id": "tools-conversation-0123456789"}
+
+
 def streamed_text(gateway: GatewayProcess, path: str, question: str) -> str:
+    headers = {**STREAM_HEADERS, **CONVERSATION}
     with httpx.stream(
-        "POST", gateway.url + path, json=chat_body(question), headers=STREAM_HEADERS, timeout=30
+        "POST", gateway.url + path, json=chat_body(question), headers=headers, timeout=30
     ) as response:
         assert response.status_code == 200
         return "".join(event.get("text", "") for event in events(response.iter_lines()))
@@ -81,6 +87,17 @@ def test_the_widget_asks_the_model_calls_a_tool_and_the_answer_streams(
     assert second["messages"][-1]["role"] == "tool"
     assert second["messages"][-1]["tool_call_id"] == "call_7"
     assert "shipped on 3 December" in second["messages"][-1]["content"]
+    # The conversation keeps the turn as the visitor saw it (stored just after the reply ends).
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        history = httpx.get(gateway.url + "/p/shop/chat/history", headers=CONVERSATION, timeout=10).json()
+        if len(history["messages"]) == 2:
+            break
+        time.sleep(0.05)
+    assert history["messages"] == [
+        {"role": "user", "text": "Where is my order A-1001?"},
+        {"role": "ai", "text": text},
+    ]
     # One log line for the call, without its arguments; counted in /metrics.
     (line,) = [json.loads(x) for x in gateway.log().splitlines() if x.startswith('{"event":"tool_call"')]
     assert line["profile"] == "shop" and line["tool"] == "shop.lookup_order" and line["outcome"] == "ok"
