@@ -11,8 +11,9 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 from mcp import Client
@@ -23,6 +24,7 @@ from mcp_types import CONNECTION_CLOSED, CallToolResult, Tool
 from gateway.tools.config import McpServer
 
 log = logging.getLogger("gateway.tools")
+T = TypeVar("T")
 
 MAX_TOOL_PAGES = 20  # a server whose listing never ends cannot hang a reply
 CLOSE_SECONDS = 5.0
@@ -95,6 +97,20 @@ class _Live:
             self.ready.exception()  # retrieved: a failed connect is reported where it was awaited
 
 
+async def _listed(live: _Live) -> list[Tool]:
+    if live.tools is None:
+        tools: list[Tool] = []
+        cursor: str | None = None
+        for _ in range(MAX_TOOL_PAGES):
+            page = await live.client.list_tools(cursor=cursor)
+            tools.extend(page.tools)
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        live.tools = tools
+    return live.tools
+
+
 class McpSession:
     """A profile's session with one MCP server; safe to use from many replies at once."""
 
@@ -137,30 +153,22 @@ class McpSession:
         await live.close()
 
     async def tools(self) -> list[Tool]:
-        """The server's tools, listed once per connection."""
-        live = await self._connected()
-        if live.tools is None:
-            live.tools = await self._list(live.client)
-        return live.tools
-
-    @staticmethod
-    async def _list(client: Client) -> list[Tool]:
-        tools: list[Tool] = []
-        cursor: str | None = None
-        for _ in range(MAX_TOOL_PAGES):
-            page = await client.list_tools(cursor=cursor)
-            tools.extend(page.tools)
-            cursor = page.next_cursor
-            if cursor is None:
-                break
-        return tools
+        """The server's tools, listed once per connection (so a reconnect lists them afresh)."""
+        return await self._using(_listed)
 
     async def call(self, tool: str, arguments: dict[str, Any]) -> CallToolResult:
-        """Call `tool`; a broken session (the server restarted, the command died) is reconnected once."""
+        async def calling(live: _Live) -> CallToolResult:
+            return await live.client.call_tool(tool, arguments)
+
+        return await self._using(calling)
+
+    async def _using(self, use: Callable[[_Live], Awaitable[T]]) -> T:
+        """`use` the live session; one that broke (the server restarted, the command died) is reopened and
+        `use`d again, once."""
         for attempt in (1, 2):
             live = await self._connected()
             try:
-                return await live.client.call_tool(tool, arguments)
+                return await use(live)
             except (MCPError, anyio.ClosedResourceError, anyio.BrokenResourceError, anyio.EndOfStream) as exc:
                 if not _broken(exc):
                     raise
