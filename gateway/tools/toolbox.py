@@ -80,6 +80,7 @@ class Toolbox:
         self.result_bytes = result_bytes
         self.metrics = metrics
         self.log_arguments = log_arguments
+        self._missing: set[str] = set()
         named = {pattern.split(".", 1)[0] for pattern in self.patterns}
         self.sessions = {
             name: McpSession(name, server, connect_seconds=timeout)
@@ -104,10 +105,11 @@ class Toolbox:
         try:
             async with asyncio.timeout(self.timeout):
                 tools = await session.tools()
-        except (ServerUnavailable, MCPError, TimeoutError) as exc:
+        except (ServerUnavailable, MCPError, ValidationError, TimeoutError) as exc:
             # The reply goes on without this server's tools; the next reply tries again.
             log.warning("profile %s: MCP server %s offers no tools now: %s", self.profile, session.name, exc)
             return []
+        self._warn_missing(session.name, {tool.name for tool in tools})
         return [
             OfferedTool(
                 session.name,
@@ -117,6 +119,14 @@ class Toolbox:
             for tool in tools
             if config.allows(self.patterns, session.name, tool.name)
         ]
+
+    def _warn_missing(self, server: str, listed: set[str]) -> None:
+        """Say once which tools the file allows that the server does not have (a typo, an old name)."""
+        for pattern in self.patterns:
+            name, _, tool = pattern.partition(".")
+            if name == server and tool != "*" and tool not in listed and pattern not in self._missing:
+                self._missing.add(pattern)
+                log.warning("profile %s: tool %s is allowed but not on its server", self.profile, pattern)
 
     async def run(self, call: ToolCallPart, offered: Mapping[str, OfferedTool]) -> Ran:
         started = time.perf_counter()
