@@ -9,8 +9,9 @@ one deterministic way, so a page's or a client's tool loop can be tried offline:
   "none" never calls, the command is then echoed as text;
 - a conversation that ends with tool results is answered with the results' text.
 
-Being deterministic, it honours the sampling options trivially (no sampling happens) and `stop` by
-cutting its reply at the first stop sequence. It cannot promise JSON, so `response_format` is refused.
+Being deterministic, it honours the sampling options trivially (no sampling happens), `stop` by cutting
+its reply at the first stop sequence, and `max_tokens` as a number of words. It cannot promise JSON, so
+`response_format` is refused.
 """
 
 from __future__ import annotations
@@ -64,15 +65,18 @@ class EchoProvider:
         call = tool_call(request)
         if call is not None:
             return self._call(*call)
-        return self._stream(until_stop(reply_words(request.messages), request.stop))
+        words = until_stop(reply_words(request.messages), request.stop)
+        if request.max_tokens is not None and len(words) > request.max_tokens:  # a word is its token
+            return self._stream(words[: request.max_tokens], "length")
+        return self._stream(words, "stop")
 
-    async def _stream(self, words: list[str]) -> AsyncGenerator[Event, None]:
+    async def _stream(self, words: list[str], reason: str) -> AsyncGenerator[Event, None]:
         for index, word in enumerate(words):
             if index and self.delay:
                 await asyncio.sleep(self.delay)
             yield TextDelta(word)
         yield Usage(input_tokens=None, output_tokens=len(words))
-        yield Finish("stop")
+        yield Finish(reason)
 
     async def _call(self, call_id: str, name: str, arguments: str) -> AsyncGenerator[Event, None]:
         yield ToolCallDelta(0, call_id, name, arguments)

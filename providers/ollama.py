@@ -75,7 +75,10 @@ def to_ollama_messages(system: str | None, messages: tuple[Message, ...]) -> lis
         results = [part for part in message.parts if isinstance(part, ToolResultPart)]
         if results:
             mapped.extend(_tool_message(result, names) for result in results)
-            continue
+            rest = tuple(part for part in message.parts if not isinstance(part, ToolResultPart))
+            if not rest:
+                continue
+            message = Message("user", rest)  # what came with the results follows them, from the user
         texts = [
             part.text if isinstance(part, TextPart) else part.rendered
             for part in message.parts

@@ -133,6 +133,9 @@ def to_openai_messages(system: str | None, messages: tuple[Message, ...]) -> lis
                 {"role": "tool", "tool_call_id": result.call_id, "content": result.content}
                 for result in results
             )
+            rest = tuple(part for part in message.parts if not isinstance(part, ToolResultPart))
+            if rest:  # what came with the results (an image a tool made) follows them, from the user
+                mapped.extend(to_openai_messages(None, (Message("user", rest),)))
         elif calls:
             mapped.append(
                 {

@@ -22,7 +22,7 @@ from providers.gemini import chunk_events as gemini_chunk_events
 from providers.gemini import function_response, gemini_calling_config, to_gemini_contents, to_gemini_request
 from providers.ollama import StreamState as OllamaStreamState
 from providers.ollama import line_events as ollama_line_events
-from providers.ollama import to_ollama_request
+from providers.ollama import to_ollama_messages, to_ollama_request
 from providers.openai import StreamState as OpenAIStreamState
 from providers.openai import chunk_events as openai_chunk_events
 from providers.openai import to_openai_messages, to_openai_request
@@ -274,6 +274,21 @@ def test_openai_assistant_calls_without_text_have_null_content() -> None:
                 {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}
             ],
         }
+    ]
+
+
+def test_what_comes_with_tool_results_follows_them_as_the_users() -> None:
+    messages = (Message("tool", (ToolResultPart("call_1", "a chart"), ImagePart("image/png", PNG))),)
+    assert to_openai_messages(None, messages) == [
+        {"role": "tool", "tool_call_id": "call_1", "content": "a chart"},
+        {
+            "role": "user",
+            "content": [{"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG}"}}],
+        },
+    ]
+    assert to_ollama_messages(None, messages) == [
+        {"role": "tool", "content": "a chart"},
+        {"role": "user", "content": "", "images": [PNG]},
     ]
 
 
@@ -556,6 +571,11 @@ def test_echo_required_tool_choice_calls_the_tool_and_answers_results_with_their
 def test_echo_stops_at_a_stop_sequence() -> None:
     request = ChatRequest(conversation(("user", "one two three four")), stop=("ee", "four"))
     assert "".join(e.text for e in aio.run(_events(request)) if isinstance(e, TextDelta)) == "one two thr"
+
+
+def test_echo_counts_max_tokens_in_words() -> None:
+    events = aio.run(_events(ChatRequest(conversation(("user", "one two three")), max_tokens=2)))
+    assert events == [TextDelta("one "), TextDelta("two "), Usage(None, 2), Finish("length")]
 
 
 async def _events(request: ChatRequest) -> list[Event]:

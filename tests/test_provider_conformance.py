@@ -215,6 +215,7 @@ class Adapter:
     key: str | None = None  # the key its variables hold, if it takes one
     tool_reply: list[bytes] = field(default_factory=list)  # "Checking." and CALLS, on its wire
     names_its_calls: bool = True  # False: the provider gives calls no id, the adapter makes them up
+    arguments_as_text: bool = False  # earlier calls' arguments go back as JSON text (OpenAI's wire)
     tool_history: dict[str, Any] = field(default_factory=dict)  # TOOL_HISTORY as its request spells it
 
 
@@ -267,6 +268,7 @@ ADAPTERS = [
         key=OPENAI_KEY,
         tool_reply=openai_upstream.tool_call_frames(CALLS, text="Checking."),
         tool_history=OPENAI_HISTORY,
+        arguments_as_text=True,
     ),
     Adapter(
         "groq",  # an OpenAI-compatible preset
@@ -280,6 +282,7 @@ ADAPTERS = [
         key=OPENAI_KEY,
         tool_reply=openai_upstream.tool_call_frames(CALLS, text="Checking."),
         tool_history=OPENAI_HISTORY,
+        arguments_as_text=True,
     ),
     Adapter(
         "azure",
@@ -297,6 +300,7 @@ ADAPTERS = [
         key=OPENAI_KEY,
         tool_reply=openai_upstream.tool_call_frames(CALLS, text="Checking."),
         tool_history=OPENAI_HISTORY,
+        arguments_as_text=True,
     ),
     Adapter(
         "anthropic",
@@ -740,3 +744,19 @@ def test_every_option_a_provider_supports_reaches_the_wire(
 async def _drain(provider: Provider, request: ChatRequest) -> None:
     async for _ in provider.stream(request):
         pass
+
+
+def test_a_call_whose_arguments_are_not_an_object(
+    adapter: Adapter, fake: FakeUpstream, provider: Provider
+) -> None:
+    """OpenAI's wire takes arguments as text and passes them on; the others take an object: refused, with
+    nothing sent, when the text is not one."""
+    call = Message("assistant", (ToolCallPart("call_1", "get_time", "[1, 2]"),))
+    request = dataclasses.replace(REQUEST, messages=(*REQUEST.messages, call))
+    if adapter.arguments_as_text:
+        aio.run(_collect(provider, request))
+        assert fake.last.json()["messages"][-1]["tool_calls"][0]["function"]["arguments"] == "[1, 2]"
+        return
+    error = failure(lambda: aio.run(_collect(provider, request)))
+    assert (error.status, error.kind) == (400, "unsupported") and "get_time" in error.message
+    assert not fake.requests
