@@ -67,11 +67,6 @@ class ChatRequest:
     passthrough: Mapping[str, Any] = field(default_factory=dict)
 
 
-# Options every adapter honours, or that are the gateway's own: never refused. Not `temperature`: the
-# Anthropic adapter cannot send it (anthropic 2.x), so it is an option like the others.
-ALWAYS_SUPPORTED = frozenset({"messages", "system", "model", "max_tokens"})
-
-
 def requested_options(request: ChatRequest) -> tuple[str, ...]:
     """The optional fields `request` uses, by their OpenAI names, for checking against `supports`."""
     used = [
@@ -95,3 +90,9 @@ def requested_options(request: ChatRequest) -> tuple[str, ...]:
         used.append("tools")
     used.extend(request.passthrough)
     return tuple(used)
+
+
+def unsupported_options(asked: tuple[str, ...], supports: frozenset[str]) -> tuple[str, ...]:
+    """Of the options `asked` (`requested_options`), those a provider with `supports` cannot honour. The
+    gateway's own (messages, system, model, max_tokens) every adapter honours; they are never asked."""
+    return tuple(name for name in asked if name not in supports)

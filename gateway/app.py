@@ -19,15 +19,15 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from gateway.dialects import error_response
-from gateway.errors import GatewayError, describe_validation
+from gateway.doors import HTTP_DOORS, door_for_path, serve, websocket
+from gateway.errors import ErrorKind, GatewayError, describe_validation
 from gateway.middleware.body_limit import BodyLimit
 from gateway.middleware.cors import ProfileCORS
 from gateway.middleware.error_boundary import ErrorBoundary
 from gateway.middleware.inflight import InFlight, TrackInFlight
 from gateway.middleware.request_log import RequestLog
 from gateway.middleware.require_origin import RequireOrigin
-from gateway.routes import chat, demo, health, history, openai_compat, ws
+from gateway.routes import demo, health, history, models
 from gateway.service import Service
 from gateway.settings import Settings
 from gateway.telemetry import logredact
@@ -59,7 +59,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # No /docs: its page loads assets from a CDN, which a closed network cannot reach.
     app = FastAPI(title="Deep Chat gateway", lifespan=lifespan, docs_url=None, redoc_url=None)
     install_error_handlers(app)
-    for module in (chat, ws, history, openai_compat, health, demo):
+    for door in HTTP_DOORS:
+        app.router.routes.extend(serve.routes(door))
+    app.router.routes.extend(websocket.routes())
+    for module in (history, models, health, demo):
         app.include_router(module.router)
     # add_middleware wraps what is there: the last added is the outermost.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout)
@@ -68,29 +71,33 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(ErrorBoundary)
     app.add_middleware(ProfileCORS)
     app.add_middleware(TrackInFlight, inflight=inflight)
-    app.add_middleware(RequestLog, metrics=metrics)
+    quiet = frozenset(
+        getattr(route, "path", "") for module in (health, demo) for route in module.router.routes
+    )
+    app.add_middleware(RequestLog, metrics=metrics, routes=app.router.routes, quiet=quiet)
     return app
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """The router's failures as `GatewayError`s, spelled by the dialect of the path they happened on."""
+    """The router's failures as `GatewayError`s, spelled by the door of the path they happened on."""
 
     async def gateway_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, GatewayError)
-        return error_response(exc, request.url.path)
+        return serve.error_response(door_for_path(request.url.path), exc)
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         message = str(exc.detail)
         if exc.status_code in (404, 405):
             message = f"{message}: {request.method} {request.url.path}"
-        kind = "not_found" if exc.status_code == 404 else "invalid_request"
+        kind: ErrorKind = "not_found" if exc.status_code == 404 else "invalid_request"
         error = GatewayError(exc.status_code, message, kind=kind, headers=tuple((exc.headers or {}).items()))
-        return error_response(error, request.url.path)
+        return serve.error_response(door_for_path(request.url.path), error)
 
     async def validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
-        return error_response(GatewayError(422, describe_validation(exc.errors())), request.url.path)
+        error = GatewayError(422, describe_validation(exc.errors()))
+        return serve.error_response(door_for_path(request.url.path), error)
 
     app.add_exception_handler(GatewayError, gateway_error)
     app.add_exception_handler(HTTPException, http_error)

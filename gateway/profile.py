@@ -14,11 +14,11 @@ from limits.aio.storage import Storage
 
 from domain.messages import ImagePart
 from domain.provider import Provider
-from domain.request import ChatRequest
+from domain.request import ChatRequest, unsupported_options
 from gateway.errors import bad_request, unavailable
 from gateway.guards.ratelimit import RateLimiter
-from gateway.pipeline.attachments import UploadLimits
-from gateway.pipeline.policy import Policy
+from gateway.policy.attachments import UploadLimits
+from gateway.policy.policy import Policy
 from gateway.settings import Settings
 from gateway.telemetry.metrics import Metrics
 from gateway.tools.loop import check_tools, with_tools
@@ -74,13 +74,20 @@ class Profile:
             raise unavailable(self.problem or "The gateway has no provider.")
         return self.provider
 
-    def check_capabilities(self, request: ChatRequest) -> None:
-        """Refuse attachments the provider cannot take, before calling it."""
+    def check_capabilities(self, request: ChatRequest, asked: tuple[str, ...]) -> None:
+        """Refuse what the provider cannot honour, by name, before calling it: never a silent drop.
+        `asked`: the options the caller chose (`Judged.asked`)."""
         provider = self.ready()
         if not provider.accepts_images and any(
             isinstance(part, ImagePart) for message in request.messages for part in message.parts
         ):
             raise bad_request(422, f"The {provider.name} provider cannot read images; send text only.")
+        unsupported = unsupported_options(asked, provider.supports)
+        if unsupported:
+            names = ", ".join(unsupported)
+            raise bad_request(
+                400, f"The {provider.name} provider cannot honour {names}; remove it from the request."
+            ).about(unsupported[0])
 
     async def retire(self, grace: float) -> None:
         """Close once the replies under way have ended (a reload replaced this profile)."""
@@ -110,7 +117,7 @@ def policy_of(settings: Settings, model: str) -> Policy:
         allowed_models=tuple(settings.allowed_models),
         max_client_temperature=settings.max_client_temperature,
         max_tokens=settings.max_tokens,
-        allow_client_system=settings.allow_client_system,
+        client_system=settings.client_system or ("allow" if settings.allow_client_system else "ignore"),
         system_prompt=settings.system_prompt,
         temperature=settings.temperature,
     )

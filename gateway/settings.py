@@ -11,7 +11,8 @@ import ipaddress
 import re
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from gateway import redis_url
@@ -82,7 +83,10 @@ class Settings(BaseSettings):
     max_total_chars: int = Field(200_000, ge=1)
     allowed_models: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_client_temperature: float | None = Field(None, ge=0, le=2)
-    allow_client_system: bool = False
+    allow_client_system: bool = Field(False, description="use a caller's system text (client_system=allow)")
+    client_system: Literal["allow", "ignore", "refuse"] | None = Field(
+        None, description="a caller's system text: allow, ignore (named in x-gateway-ignored) or refuse"
+    )
     log_content: bool = Field(False, description="log users' messages (off: logs carry no content)")
     # Resilience: one retry policy, in one place (the SDKs' own retries are off).
     fallback_providers: Annotated[list[str], NoDecode] = Field(
@@ -114,6 +118,16 @@ class Settings(BaseSettings):
     tool_timeout: float = Field(10.0, gt=0, le=600, description="seconds one tool call may take")
     tool_result_bytes: int = Field(16_384, ge=256, description="bytes of a tool's result the model reads")
     tool_notes: bool = Field(False, description="show the visitor a short note naming each tool used")
+
+    @model_validator(mode="after")
+    def _state_shared_by_workers(self) -> Settings:
+        problem = unshared_state(self)
+        if problem is None:
+            return self
+        # Raised with the location `workers`, so that the one line at start-up names GATEWAY_WORKERS.
+        error = PydanticCustomError("unshared_state", "{problem}", {"problem": problem})
+        details = InitErrorDetails(type=error, loc=("workers",), input=self.workers)
+        raise ValidationError.from_exception_data(type(self).__name__, [details])
 
     @field_validator("redis_url")
     @classmethod
@@ -195,6 +209,35 @@ class Settings(BaseSettings):
         if level not in {"critical", "error", "warning", "info", "debug"}:
             raise ValueError("must be one of critical, error, warning, info, debug")
         return level
+
+
+def unshared_state(settings: Settings) -> str | None:
+    """Why these settings cannot run in several workers, or None.
+
+    Without Redis each uvicorn worker process counts its own requests and tokens and keeps its own
+    conversations: a visitor would get as many times the limit as there are workers, and a conversation
+    split between them. Worker processes share nothing else, so Redis is what shares them.
+    """
+    if settings.workers == 1 or settings.redis_url:
+        return None
+    kept = {
+        "requests per minute": ("GATEWAY_REQUESTS_PER_MINUTE=0", settings.requests_per_minute > 0),
+        "tokens per day": ("GATEWAY_TOKENS_PER_DAY=0", settings.tokens_per_day > 0),
+        "conversations": ("GATEWAY_CONVERSATIONS=false", settings.conversations),
+    }
+    on = {what: off for what, (off, enabled) in kept.items() if enabled}
+    if not on:
+        return None
+    harm = []
+    if settings.requests_per_minute > 0 or settings.tokens_per_day > 0:
+        harm.append(f"up to {settings.workers} times the limits")
+    if settings.conversations:
+        harm.append("a conversation split between workers")
+    return (
+        f"{settings.workers} workers without REDIS_URL would each keep their own {' and '.join(on)}, "
+        f"so one visitor would get {' and '.join(harm)}; set REDIS_URL to share them, "
+        f"or GATEWAY_WORKERS=1, or turn them off ({', '.join(on.values())})"
+    )
 
 
 # Settings of the process as a whole: the environment sets them, a profile cannot.

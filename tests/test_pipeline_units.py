@@ -9,13 +9,14 @@ import pytest
 
 from domain.events import Event, Finish, TextDelta, Usage
 from domain.messages import ImagePart, Message, TextPart
-from gateway.dialects import deepchat, openai
-from gateway.dialects.deepchat import DeepChatBody, DeepChatSSE
-from gateway.errors import GatewayError
-from gateway.pipeline.attachments import UploadLimits
-from gateway.pipeline.chat_input import ChatInput, InputMessage
-from gateway.pipeline.frames import STREAM_FAILED, frames
-from gateway.pipeline.policy import Policy
+from gateway.delivery.frames import frames
+from gateway.doors import deepchat_body, openai_chat_request
+from gateway.doors.deepchat import DeepChatSSE
+from gateway.doors.deepchat_body import DeepChatBody
+from gateway.errors import INTERNAL, GatewayError
+from gateway.policy.attachments import UploadLimits
+from gateway.policy.chat_input import ChatInput, InputMessage
+from gateway.policy.policy import Policy
 from providers.errors import UpstreamError
 from tests import aio
 
@@ -31,13 +32,13 @@ POLICY = Policy(
     allowed_models=("model-b",),
     max_client_temperature=1.0,
     max_tokens=500,
-    allow_client_system=False,
+    client_system="ignore",
     system_prompt="Operator.",
 )
 
 
 def deep_chat(*messages: dict[str, object], **props: object) -> ChatInput:
-    return deepchat.chat_input(DeepChatBody.model_validate({"messages": list(messages), **props}))
+    return deepchat_body.chat_input(DeepChatBody.model_validate({"messages": list(messages), **props}))
 
 
 def image(name: str) -> dict[str, str]:
@@ -80,7 +81,7 @@ def test_a_request_without_a_user_turn_is_refused() -> None:
 
 def test_one_policy_judges_both_dialects_alike() -> None:
     """A disallowed temperature or model is refused whichever door it came through."""
-    _, from_openai = openai.read_json(
+    _, from_openai = openai_chat_request.read_json(
         b'{"model": "model-z", "messages": [{"role": "user", "content": "hi"}]}', 1000
     )
     for chat_input in (deep_chat({"role": "user", "text": "hi"}, model="model-z"), from_openai):
@@ -127,7 +128,7 @@ def test_too_many_files_in_one_message_are_refused_before_any_is_decoded() -> No
 def test_a_json_body_with_more_items_than_the_limits_allow_is_refused_unparsed() -> None:
     body = b'{"messages": [' + b'{"role":"user","text":"a"},' * POLICY.max_json_items + b"{}]}"
     with pytest.raises(GatewayError) as caught:
-        deepchat.read_json(body, POLICY.max_json_items)
+        deepchat_body.read_json(body, POLICY.max_json_items)
     assert caught.value.status == 413
 
 
@@ -153,7 +154,7 @@ def test_a_failure_mid_stream_is_the_last_frame() -> None:
 
 def test_an_unexpected_failure_is_an_error_frame_not_a_hang() -> None:
     result = aio.run(_collect(_events(TextDelta("x"), KeyError("bug"))))
-    assert result[-1] == b'data: {"error":"' + STREAM_FAILED.message.encode() + b'"}\n\n'
+    assert result[-1] == b'data: {"error":"' + INTERNAL.message.encode() + b'"}\n\n'
 
 
 def test_closing_the_frames_closes_the_provider_stream() -> None:

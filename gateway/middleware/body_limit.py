@@ -7,7 +7,7 @@ import asyncio
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.dialects import send_error
+from gateway.doors import send_error
 from gateway.errors import GatewayError, bad_request
 
 

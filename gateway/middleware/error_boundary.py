@@ -8,16 +8,12 @@ would reach a browser on another origin without CORS headers: a CORS failure ins
 
 from __future__ import annotations
 
-import logging
-
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway.dialects import send_error
-from gateway.errors import INTERNAL, GatewayError
+from gateway.doors import send_error
+from gateway.errors import as_gateway_error
 from gateway.telemetry.record import record_of
-
-log = logging.getLogger("gateway.errors")
 
 
 class ErrorBoundary:
@@ -36,12 +32,7 @@ class ErrorBoundary:
         except ClientDisconnect:  # the client gave up on its own upload: not the server's failure
             if record is not None:
                 record.status = 499  # nginx's word for it: the client closed the request
-        except GatewayError as exc:  # raised by a middleware inside this one (the body limit)
+        except Exception as exc:  # a middleware's refusal inside this one (the body limit), or a bug
             if record is None or record.status:
                 raise
-            await send_error(send, exc, scope["path"])
-        except Exception:
-            if record is None or record.status:
-                raise
-            log.exception("unhandled error on %s %s", scope.get("method"), scope["path"])
-            await send_error(send, INTERNAL, scope["path"])
+            await send_error(send, as_gateway_error(exc), scope["path"])

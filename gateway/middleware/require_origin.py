@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway.dialects import send_error
+from gateway.doors import send_error
 from gateway.errors import forbidden
 from gateway.guards.origin import origin_allowed
 from gateway.service import Service

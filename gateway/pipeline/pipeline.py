@@ -1,8 +1,8 @@
-"""The one request pipeline every front door runs: admit, read, judge, call, observe.
+"""The one request pipeline every front door runs: admit, read, judge, remember, call, observe.
 
-A front door (Deep Chat over HTTP, its websocket mode, the OpenAI dialect) only says how its request
-becomes a `ChatInput` (the `read` step) and how the reply's frames and errors are spelled. The order
-matters: who is asking and whether they may is settled before the body is read; sizes are judged before
+A front door (gateway/doors/) says only where its profile is named and how its request becomes a
+`ChatInput`; the order of everything else lives here once. Who is asking, whether they may now and
+whether the process has room are settled before a byte of the body is parsed; sizes are judged before
 attachments are decoded; the provider is called last.
 """
 
@@ -12,21 +12,19 @@ import asyncio
 import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
 
 from domain.events import Event
 from domain.request import ChatRequest
 from gateway.conversations.memory import Conversation, Conversations, new_id
 from gateway.errors import unavailable
 from gateway.guards.auth import Authenticator
-from gateway.pipeline.chat_input import ChatInput
-from gateway.pipeline.policy import Policy
+from gateway.policy.chat_input import ChatInput
 from gateway.profile import Profile
 from gateway.telemetry.metrics import Metrics
 from gateway.telemetry.record import RequestRecord, observed
 
 log = logging.getLogger("gateway.chat")
-
-Reader = Callable[[Policy], Awaitable[ChatInput]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,13 +35,70 @@ class Caller:
     conversation_id: str | None = None  # already checked by the door
 
 
-@dataclass(frozen=True, slots=True)
-class Turn:
-    """A reply under way: its events, the request that asked for it, and its conversation if any."""
+class Read(Protocol):
+    """What a door read from a request: at least the pipeline's input (doors keep more, for the reply)."""
 
+    @property
+    def chat_input(self) -> ChatInput: ...
+
+    @property
+    def remember_unnamed(self) -> bool:
+        """Whether a turn that names no conversation starts one (and the door hands its id back)."""
+        ...
+
+
+ReadT = TypeVar("ReadT", bound=Read)
+
+
+class StreamSlots:
+    """Replies this process serves at once. A slot is taken at admission, before the body is read, and
+    given back when the reply ends, so the limit holds exactly under any burst."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.taken = 0
+
+    def take(self) -> Slot:
+        if self.taken >= self.limit:
+            raise unavailable(
+                f"The gateway is answering {self.limit} conversations at once, its limit; "
+                "try again in a moment.",
+                retry_after=1,
+            )
+        self.taken += 1
+        return Slot(self)
+
+
+@dataclass(eq=False, slots=True)
+class Slot:
+    slots: StreamSlots
+    held: bool = True
+
+    def release(self) -> None:
+        """Idempotent: the reply's end and the delivery's cleanup may both give it back."""
+        if self.held:
+            self.held = False
+            self.slots.taken -= 1
+
+
+@dataclass(eq=False)
+class Turn(Generic[ReadT]):
+    """A reply under way: its events, what the door read, the request it became, its conversation."""
+
+    profile: Profile
+    read: ReadT
     request: ChatRequest
     events: AsyncGenerator[Event, None]
+    slot: Slot
     conversation: Conversation | None = None
+    ignored: tuple[str, ...] = ()  # what the caller sent that the request leaves out, by name
+
+    async def aclose(self) -> None:
+        """End the reply however far it got: the provider call closes, the slot is given back."""
+        try:
+            await self.events.aclose()
+        finally:
+            self.slot.release()
 
 
 class Pipeline:
@@ -59,36 +114,54 @@ class Pipeline:
         self.authenticator = authenticator
         self.metrics = metrics
         self.conversations = conversations
-        self.max_streams = max_streams
+        self.slots = StreamSlots(max_streams)
         self.log_content = log_content
-        self.streams = 0  # replies under way in this process
         self._background: set[asyncio.Task[None]] = set()
 
-    async def admit(self, profile: Profile, caller: Caller) -> str:
-        """Who is asking, and whether they may now: the visitor that limits apply to."""
+    @property
+    def streams(self) -> int:
+        return self.slots.taken
+
+    def visitor(self, caller: Caller) -> str:
+        """Who is asking: the token's subject with auth on, else the address. Raises 401 for a bad token."""
+        return self.authenticator.identify(caller.token) or f"ip:{caller.address or 'unknown'}"
+
+    async def admit(self, profile: Profile, caller: Caller, visitor: str) -> Slot:
+        """Whether `visitor` may now: the profile can serve, its limits allow, the process has room."""
         record = caller.record
         record.profile = profile.name
         provider = profile.ready()
         record.provider, record.model = provider.name, provider.model
-        visitor = self.authenticator.identify(caller.token) or f"ip:{caller.address or 'unknown'}"
         await profile.limiter.admit(visitor)
-        if self.streams >= self.max_streams:
-            raise unavailable(
-                f"The gateway is answering {self.max_streams} conversations at once, its limit; "
-                "try again in a moment.",
-                retry_after=1,
-            )
-        return visitor
+        return self.slots.take()
 
-    async def start(self, profile: Profile, caller: Caller, read: Reader) -> Turn:
-        """The reply to the request `read` produces; raises `GatewayError` for any refusal before it."""
-        visitor = await self.admit(profile, caller)
+    async def start(
+        self,
+        caller: Caller,
+        locate: Callable[[], Awaitable[Profile]],
+        read: Callable[[Profile], Awaitable[ReadT]],
+    ) -> Turn[ReadT]:
+        """The reply to what `read` reads, for the profile `locate` names; raises `GatewayError` for any
+        refusal before it. `locate` may look at the body's bytes (a door whose body names the profile),
+        never parse it: `read` runs only once the caller is admitted."""
+        visitor = self.visitor(caller)
+        profile = await locate()
+        slot = await self.admit(profile, caller, visitor)
+        try:
+            return await self._turn(profile, caller, visitor, await read(profile), slot)
+        except BaseException:
+            slot.release()
+            raise
+
+    async def _turn(
+        self, profile: Profile, caller: Caller, visitor: str, read: ReadT, slot: Slot
+    ) -> Turn[ReadT]:
         provider = profile.ready()
-        request = profile.policy.request_for(await read(profile.policy))
-        profile.check_capabilities(request)
+        request, ignored, asked = profile.policy.judge(read.chat_input)
+        profile.check_capabilities(request, asked)
         settings = profile.settings
         conversation = None
-        if settings.conversations:
+        if settings.conversations and (caller.conversation_id or read.remember_unnamed):
             conversation_id = caller.conversation_id or new_id()
             conversation = await self.conversations.open(
                 self.conversation_key(profile, visitor, conversation_id),
@@ -102,21 +175,17 @@ class Pipeline:
             # repr: a newline in a message cannot forge a log line
             log.info("chat from %s: %r", caller.address, request.messages[-1].text)
 
-        def started() -> None:
-            self.streams += 1
-            profile.stream_started()
-
         def ended(record: RequestRecord) -> None:
-            self.streams -= 1
+            slot.release()
             profile.stream_ended()
             tokens = (record.input_tokens or 0) + (record.output_tokens or 0)
             if tokens and profile.settings.tokens_per_day:
                 self._spend(profile, visitor, tokens)
 
-        events = observed(provider.stream(request), record, self.metrics, started, ended)
+        events = observed(provider.stream(request), record, self.metrics, profile.stream_started, ended)
         if conversation is not None:
             events = self.conversations.recorded(events, conversation, settings.conversation_ttl)
-        return Turn(request, events, conversation)
+        return Turn(profile, read, request, events, slot, conversation, ignored)
 
     def conversation_key(self, profile: Profile, visitor: str, conversation_id: str) -> str:
         """With auth on, a conversation belongs to the token's subject; without it, the id alone names it."""

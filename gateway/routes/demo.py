@@ -9,10 +9,9 @@ import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 
-from gateway.dialects import error_response
+from gateway.connection import service_of
 from gateway.errors import GatewayError
 from gateway.profile import DEFAULT
-from gateway.routes.context import service_of
 
 router = APIRouter()
 
@@ -46,8 +45,9 @@ async def demo_page(request: Request, profile: str | None = None) -> HTMLRespons
 async def deep_chat_bundle() -> Response:
     bundle = next((path for path in BUNDLE_CANDIDATES if path.is_file()), None)
     if bundle is None:
-        missing = GatewayError(404, "The deep-chat bundle is not installed; run `npm ci` (see README).")
-        return error_response(missing, "/deep-chat.js")
+        raise GatewayError(
+            404, "The deep-chat bundle is not installed; run `npm ci` (see README).", kind="not_found"
+        )
     return FileResponse(
         bundle, media_type="text/javascript", headers={"cache-control": "public, max-age=3600"}
     )

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Request
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.responses import JSONResponse, Response
 
+from gateway.connection import service_of
 from gateway.profile import Profile
-from gateway.routes.context import service_of
 
 router = APIRouter()
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, Response
 
+from gateway.connection import caller_of, service_of
 from gateway.errors import GatewayError, bad_request
 from gateway.profile import DEFAULT, Profile
-from gateway.routes.context import caller_of, service_of
 from gateway.service import Service
 from gateway.telemetry.record import record_of
 

@@ -13,15 +13,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncGenerator
-from typing import Protocol
+from typing import Any
 
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
 from domain.events import Event
-from gateway.errors import INTERNAL, GatewayError, unavailable
-from gateway.pipeline.frames import STREAM_FAILED, FrameFormat, frames
+from gateway.delivery.frames import frames
+from gateway.delivery.spelling import ErrorSpelling, HttpSpelling
+from gateway.errors import GatewayError, as_gateway_error, unavailable
+from gateway.pipeline.pipeline import Turn
 
 log = logging.getLogger("gateway.http")
 
@@ -34,16 +35,6 @@ PING = b": ping\n\n"
 RESTARTING = unavailable("The gateway is restarting; please send your message again.")
 
 
-class ReplyFormat(FrameFormat[bytes], Protocol):
-    """A front door's dialect over HTTP: stream frames, plus the whole reply and errors as JSON."""
-
-    def whole(self, events: list[Event]) -> bytes: ...
-
-    def error_status(self, error: GatewayError) -> int: ...
-
-    def error_body(self, error: GatewayError) -> bytes: ...
-
-
 class ReplyResponse(Response):
     """An ASGI response for one reply. `stream` picks SSE; otherwise the reply is collected into JSON.
 
@@ -52,8 +43,9 @@ class ReplyResponse(Response):
 
     def __init__(
         self,
-        events: AsyncGenerator[Event, None],
-        fmt: ReplyFormat,
+        turn: Turn[Any],
+        fmt: HttpSpelling,
+        errors: ErrorSpelling,
         *,
         stream: bool,
         keepalive: float,
@@ -61,10 +53,12 @@ class ReplyResponse(Response):
     ) -> None:
         # Response's own __init__ renders a body; this response has none to render. What FastAPI reads
         # of a Response (its status, headers and background tasks) is set here instead.
-        self.events = events
+        self.turn = turn
+        self.events = turn.events
         self.stream = stream
         self.keepalive = keepalive
         self.fmt = fmt
+        self.errors = errors
         self.extra_headers = headers or []
         self.status_code = 200
         self.background = None
@@ -92,7 +86,7 @@ class ReplyResponse(Response):
                 await self._say_restarting(send)
         finally:
             disconnect.cancel()
-            await self.events.aclose()
+            await self.turn.aclose()
         if self.background is not None:  # tasks FastAPI attached to the response run after it
             await self.background()
 
@@ -105,15 +99,15 @@ class ReplyResponse(Response):
     async def _send_json(self, send: Send) -> None:
         try:
             events = [event async for event in self.events]
-        except GatewayError as exc:
+        except Exception as exc:
             self._state = "done"
-            await self._send_error(send, exc)
+            await self._send_error(send, as_gateway_error(exc))
             return
         self._state = "done"
         await _send_body(send, 200, self.fmt.whole(events), self.extra_headers)
 
     async def _send_error(self, send: Send, error: GatewayError) -> None:
-        status, body = self.fmt.error_status(error), self.fmt.error_body(error)
+        status, body = self.errors.error_status(error), self.errors.error_body(error)
         await _send_body(send, status, body, error.response_headers())
 
     async def _send_stream(self, send: Send) -> None:
@@ -122,14 +116,9 @@ class ReplyResponse(Response):
             # Hold the status line until the first event, or until silence would need a keep-alive.
             await asyncio.wait((first_event,), timeout=self.keepalive)
             failure = first_event.exception() if first_event.done() else None
-            if isinstance(failure, GatewayError):
-                self._state = "done"
-                await self._send_error(send, failure)
-                return
             if failure is not None:
-                log.error("provider failed unexpectedly", exc_info=failure)
                 self._state = "done"
-                await self._send_error(send, INTERNAL)
+                await self._send_error(send, as_gateway_error(failure))
                 return
             await self._stream_body(send, first_event)
         finally:
@@ -152,14 +141,9 @@ class ReplyResponse(Response):
         try:
             try:
                 first = await first_event
-            except GatewayError as exc:  # after the headers: only an error frame can say it
+            except Exception as exc:  # after the headers: only an error frame can say it
                 self._state = "done"
-                await send({"type": "http.response.body", "body": self.fmt.error(exc)})
-                return
-            except Exception:
-                log.exception("provider failed unexpectedly")
-                self._state = "done"
-                await send({"type": "http.response.body", "body": self.fmt.error(STREAM_FAILED)})
+                await send({"type": "http.response.body", "body": self.fmt.error(as_gateway_error(exc))})
                 return
             async with contextlib.aclosing(frames(self.events, self.fmt, first)) as body:
                 async for frame in body:

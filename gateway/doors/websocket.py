@@ -12,42 +12,49 @@ import contextlib
 import logging
 import uuid
 from collections.abc import AsyncGenerator
+from dataclasses import dataclass
 
-from fastapi import APIRouter, WebSocket
-from starlette.websockets import WebSocketDisconnect
+from starlette.routing import BaseRoute, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from gateway.connection import conversation_of, service_of
 from gateway.conversations.memory import new_id
-from gateway.dialects.deepchat import DeepChatFrames, error_body, read_json
-from gateway.errors import GatewayError
+from gateway.delivery.frames import frames
+from gateway.doors.deepchat import DeepChatFrames, error_body
+from gateway.doors.deepchat_body import read_json
+from gateway.errors import GatewayError, unavailable
 from gateway.guards.origin import websocket_origin_allowed
-from gateway.pipeline.chat_input import ChatInput
-from gateway.pipeline.frames import frames
 from gateway.pipeline.pipeline import Caller
-from gateway.pipeline.policy import Policy
+from gateway.policy.chat_input import ChatInput
 from gateway.profile import DEFAULT, Profile
-from gateway.routes.context import conversation_of, service_of
 from gateway.service import Service
-from gateway.telemetry.record import RequestRecord, account
+from gateway.telemetry.record import RequestRecord, account, record_of
 
 log = logging.getLogger("gateway.ws")
-router = APIRouter()
 
 # Frames a client may send ahead while a reply streams. Deep Chat sends one turn at a time; a client that
 # floods the socket is closed rather than buffered without bound.
 INBOX_FRAMES = 2
 
 
-@router.websocket("/chat/ws")
-async def chat_ws(websocket: WebSocket) -> None:
-    await serve(websocket, DEFAULT)
+PATHS = ("/chat/ws", "/p/{profile}/chat/ws")
+# RFC 6455's "service restart": the client may reconnect (Deep Chat does, at once after a close).
+CLOSE_RESTARTING = 1012
+RESTARTING = unavailable("The gateway is restarting; please send your message again.")
 
 
-@router.websocket("/p/{profile}/chat/ws")
-async def profile_chat_ws(websocket: WebSocket, profile: str) -> None:
-    await serve(websocket, profile)
+def routes() -> list[BaseRoute]:
+    return [WebSocketRoute(path, serve) for path in PATHS]
 
 
-async def serve(websocket: WebSocket, profile_name: str) -> None:
+@dataclass(frozen=True, slots=True)
+class FrameRead:
+    chat_input: ChatInput
+    remember_unnamed: bool = True  # the socket's own id was made at the handshake; this is never asked
+
+
+async def serve(websocket: WebSocket) -> None:
+    profile_name = websocket.path_params.get("profile", DEFAULT)
     service = service_of(websocket)
     profile = service.profiles.get(profile_name)
     if profile is None:
@@ -86,6 +93,13 @@ async def serve(websocket: WebSocket, profile_name: str) -> None:
                 await _send(websocket, error_body(service.profile_missing(profile_name)).decode())
                 continue
             await _answer(websocket, service, current, frame, gone, token, conversation_id)
+    except asyncio.CancelledError:
+        # The server is shutting down and the drain time is over: say so, as the HTTP doors do, and
+        # close as "service restart" so the widget reconnects to a live replica.
+        with contextlib.suppress(Exception):
+            await websocket.send_text(error_body(RESTARTING).decode())
+            await websocket.close(code=CLOSE_RESTARTING)
+        raise
     finally:
         reader.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -129,12 +143,17 @@ async def _answer(
     """One turn: a reply streamed into one bubble, or one error frame; the socket stays usable."""
     client = websocket.client.host if websocket.client else None
     record = RequestRecord(uuid.uuid4().hex, "WS", websocket.url.path, client)
+    connection = record_of(websocket.scope)  # the request log named the route the socket opened on
+    record.route_template = connection.route_template if connection else "other"
 
-    async def read(policy: Policy) -> ChatInput:
-        return read_json(frame.encode(), policy.max_json_items)
+    async def locate() -> Profile:
+        return profile
+
+    async def read(profile: Profile) -> FrameRead:
+        return FrameRead(read_json(frame.encode(), profile.policy.max_json_items))
 
     try:
-        turn = await service.pipeline.start(profile, Caller(token, client, record, conversation_id), read)
+        turn = await service.pipeline.start(Caller(token, client, record, conversation_id), locate, read)
     except GatewayError as exc:
         record.status = exc.status
         await _send(websocket, error_body(exc).decode())
@@ -154,6 +173,7 @@ async def _answer(
         with contextlib.suppress(asyncio.CancelledError):
             await streaming
         await reply.aclose()
+        await turn.aclose()
         account(record, service.metrics)
 
 

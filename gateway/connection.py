@@ -1,4 +1,4 @@
-"""What every route needs from the connection: the process's service and who is calling.
+"""What every route needs from the connection: the process's service, its profile and who is calling.
 
 Plain functions rather than FastAPI dependencies: a sync dependency runs in a worker thread per request,
 which costs more than the rest of a short reply's request handling.
@@ -11,6 +11,7 @@ from starlette.requests import HTTPConnection
 from gateway.conversations.memory import COOKIE, HEADER, checked_id, is_valid_id
 from gateway.guards.auth import bearer_token
 from gateway.pipeline.pipeline import Caller
+from gateway.profile import DEFAULT, Profile
 from gateway.service import Service
 from gateway.telemetry.record import RequestRecord, record_of
 
@@ -18,6 +19,11 @@ from gateway.telemetry.record import RequestRecord, record_of
 def service_of(connection: HTTPConnection) -> Service:
     service: Service = connection.app.state.service
     return service
+
+
+def profile_in_path(connection: HTTPConnection, service: Service) -> Profile:
+    """The profile `/p/NAME/...` names (404 for an unknown NAME), else the default."""
+    return service.profile(connection.path_params.get("profile", DEFAULT))
 
 
 def caller_of(connection: HTTPConnection) -> Caller:

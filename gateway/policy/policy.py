@@ -8,13 +8,22 @@ caller's system text only when allowed, and turns the input into the provider re
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Literal, NamedTuple
 
-from domain.messages import Message, Part, TextPart
-from domain.request import ChatRequest
+from domain.messages import Message, Part, TextPart, ToolResultPart
+from domain.request import ChatRequest, requested_options
 from gateway.errors import bad_request
-from gateway.pipeline.attachments import UploadLimits, to_part
-from gateway.pipeline.chat_input import ChatInput, InputMessage
+from gateway.policy.attachments import UploadLimits, to_part
+from gateway.policy.chat_input import ChatInput, InputMessage
+
+
+class Judged(NamedTuple):
+    request: ChatRequest
+    ignored: tuple[str, ...]  # what the caller sent that the request leaves out, by name
+    # The options the caller chose, for the provider to honour or refuse by name; the operator's own
+    # defaults are not among them (an adapter that cannot send the operator's temperature leaves it out).
+    asked: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +36,9 @@ class Policy:
     allowed_models: tuple[str, ...]
     max_client_temperature: float | None
     max_tokens: int | None
-    allow_client_system: bool
+    # A caller's system text (a `system` prop, system or developer messages): used after the operator's
+    # prompt, left out and named in the reply's `x-gateway-ignored` header, or refused.
+    client_system: Literal["allow", "ignore", "refuse"]
     system_prompt: str | None = None  # the operator's
     temperature: float | None = None  # the operator's
 
@@ -37,20 +48,28 @@ class Policy:
         and at most every character of their text. A body with more is refused before it is parsed."""
         return self.max_total_chars + self.max_messages * (16 + 4 * self.uploads.max_files) + 4096
 
-    def request_for(self, chat_input: ChatInput) -> ChatRequest:
-        """The provider request for `chat_input`; raises `GatewayError` for what the caller may not ask."""
+    def judge(self, chat_input: ChatInput) -> Judged:
+        """The provider request for `chat_input`, and what of it was left out; raises `GatewayError` for
+        what the caller may not ask."""
         self.check_sizes(chat_input.messages)
         options = chat_input.options
-        client_system = self._client_system(chat_input)
+        ignored = list(chat_input.ignored)
+        client_system = self._client_system(chat_input, ignored)
         system = "\n\n".join(text for text in (self.system_prompt, client_system) if text) or None
         temperature = self._temperature(options.temperature)
-        return ChatRequest(
+        asked = ChatRequest(
             self._messages(chat_input.messages),
             system=system,
             model=self._model(options.model),
             max_tokens=self._max_tokens(options.max_tokens),
-            temperature=self.temperature if temperature is None else temperature,
+            temperature=temperature,
+            **chat_input.fields,
         )
+        request = asked if temperature is not None else replace(asked, temperature=self.temperature)
+        return Judged(request, tuple(ignored), requested_options(asked))
+
+    def request_for(self, chat_input: ChatInput) -> ChatRequest:
+        return self.judge(chat_input).request
 
     def check_sizes(self, messages: tuple[InputMessage, ...]) -> None:
         if len(messages) > self.max_messages:
@@ -76,7 +95,12 @@ class Policy:
         for message in reversed(messages):
             if message.role == "system":
                 continue
+            if message.role == "tool":
+                result = ToolResultPart(message.tool_call_id or "", message.text)
+                mapped.append(Message("tool", (result,)))
+                continue
             parts: list[Part] = [TextPart(message.text)] if message.text.strip() else []
+            parts.extend(message.tool_calls)
             for attachment in message.attachments:
                 if budget > 0 or message is messages[-1]:
                     parts.append(to_part(attachment, self.uploads))
@@ -89,14 +113,17 @@ class Policy:
             raise bad_request(422, "messages: there is no user message with text or files to answer.")
         return tuple(reversed(mapped))
 
-    def _client_system(self, chat_input: ChatInput) -> str | None:
-        if not self.allow_client_system:
-            return None
+    def _client_system(self, chat_input: ChatInput, ignored: list[str]) -> str | None:
         texts = [message.text for message in chat_input.messages if message.role == "system" and message.text]
         prop = chat_input.options.system
         if isinstance(prop, str) and prop.strip():
             texts.insert(0, prop)
-        return "\n\n".join(texts) or None
+        if not texts or self.client_system == "allow":
+            return "\n\n".join(texts) or None
+        if self.client_system == "refuse":
+            raise bad_request(422, "This gateway does not take a system prompt from the caller; remove it.")
+        ignored.append("system")
+        return None
 
     def _model(self, value: object) -> str | None:
         if value is None or value == self.model:

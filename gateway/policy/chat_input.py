@@ -6,7 +6,11 @@ counted and sized them, so an oversized request is refused before anything is de
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from domain.messages import ToolCallPart
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,9 +29,11 @@ class Attachment:
 
 @dataclass(frozen=True, slots=True)
 class InputMessage:
-    role: str  # "user", "assistant" or "system"; dialects map their own roles to these
+    role: str  # "user", "assistant", "system" or "tool"; doors map their own roles to these
     text: str
     attachments: tuple[Attachment, ...] = ()
+    tool_calls: tuple[ToolCallPart, ...] = ()  # an assistant turn's calls
+    tool_call_id: str | None = None  # a "tool" turn: the call it answers
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,3 +50,8 @@ class PageOptions:
 class ChatInput:
     messages: tuple[InputMessage, ...]
     options: PageOptions = PageOptions()
+    # Further `ChatRequest` fields the caller set (tools, stop, response_format, ...): no policy of the
+    # operator's bounds them; the provider honours each or the request is refused by the field's name.
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    # What the caller sent that the gateway does not use (a page's own props): reported, never forwarded.
+    ignored: tuple[str, ...] = ()

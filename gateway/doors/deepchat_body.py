@@ -1,4 +1,4 @@
-"""Deep Chat's dialect: its request body in, its SSE events, JSON answer and websocket frames out.
+"""Deep Chat's request body, as JSON or as the fields of a multipart turn, read into the pipeline's input.
 
 Roles: `user` is the user; `system` is the page's system text (used only when the operator allows it);
 every other role (`ai`, and custom roles, which the widget draws as bot bubbles) is the assistant.
@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import re
 
-import orjson
 from pydantic import BaseModel, ConfigDict
 
-from domain.events import Event, Finish, TextDelta, ToolCallDelta, Usage
-from gateway.dialects import json_body
-from gateway.errors import GatewayError
-from gateway.pipeline.chat_input import Attachment, ChatInput, InputMessage, PageOptions
+from gateway.doors import json_body
+from gateway.policy.chat_input import Attachment, ChatInput, InputMessage, PageOptions
 
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")  # what a prop's name may not carry into a response header
+_OPTIONS = frozenset({"model", "temperature", "max_tokens", "system"})
 _DATA_URL = re.compile(r"data:(?P<type>[\w.+-]+/[\w.+-]+)(?:;[^,;]*)*;base64,(?P<data>.*)", re.DOTALL)
 
 
@@ -64,7 +63,10 @@ def chat_input(body: DeepChatBody, uploads: tuple[Attachment, ...] = ()) -> Chat
         max_tokens=props.get("max_tokens"),
         system=props.get("system"),
     )
-    return ChatInput(tuple(messages), options)
+    # A page's own props (`additionalBodyProps`) often carry what the site's backend wants: kept out of
+    # the provider call, and named in the reply's `x-gateway-ignored` header.
+    ignored = tuple(_UNSAFE.sub("?", name[:64]) for name in props if name not in _OPTIONS)[:20]
+    return ChatInput(tuple(messages), options, ignored=ignored)
 
 
 def _message(message: DeepChatMessage) -> InputMessage:
@@ -81,54 +83,3 @@ def _message(message: DeepChatMessage) -> InputMessage:
     if notes:
         text = "\n".join([text, *notes]) if text.strip() else "\n".join(notes)
     return InputMessage(role, text, tuple(attachments))
-
-
-# --- what goes back ----------------------------------------------------------------------------------
-
-
-def error_body(error: GatewayError) -> bytes:
-    return orjson.dumps({"error": error.message})
-
-
-class DeepChatSSE:
-    """`data: {"text": ...}` per delta, `data: {"error": ...}` on failure; the JSON answer alike."""
-
-    def whole(self, events: list[Event]) -> bytes:
-        return orjson.dumps({"text": "".join(event.text for event in events if type(event) is TextDelta)})
-
-    def error_status(self, error: GatewayError) -> int:
-        return error.status
-
-    def error_body(self, error: GatewayError) -> bytes:
-        return error_body(error)
-
-    def text(self, delta: str) -> bytes:
-        return b'data: {"text":' + orjson.dumps(delta) + b"}\n\n"
-
-    def meta(self, event: ToolCallDelta | Usage | Finish) -> bytes | None:
-        return None
-
-    def error(self, error: GatewayError) -> bytes:
-        return b'data: {"error":' + orjson.dumps(error.message) + b"}\n\n"
-
-    def end(self) -> bytes | None:
-        return None  # Deep Chat's stream ends when the body closes
-
-
-class DeepChatFrames:
-    """Websocket mode: one JSON text frame per delta, then a frame whose text is the end phrase."""
-
-    def __init__(self, end_phrase: str) -> None:
-        self._end = orjson.dumps({"text": end_phrase}).decode()
-
-    def text(self, delta: str) -> str:
-        return '{"text":' + orjson.dumps(delta).decode() + "}"
-
-    def meta(self, event: ToolCallDelta | Usage | Finish) -> str | None:
-        return None
-
-    def error(self, error: GatewayError) -> str:
-        return error_body(error).decode()
-
-    def end(self) -> str | None:
-        return self._end

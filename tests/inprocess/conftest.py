@@ -1,0 +1,55 @@
+"""The in-process tier: the app built from settings as the process builds it, driven over ASGI.
+
+Settings come from the environment, as in a real process (adapters read their keys there too); each
+test gets a clean one and an empty working directory, so no developer's `.env` is read.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+
+import pytest
+
+from gateway.app import create_app
+from gateway.settings import Settings
+from tests.asgi import App
+
+# Every in-process test runs on asyncio, as uvicorn does.
+pytestmark = pytest.mark.anyio
+
+StartApp = Callable[..., AbstractAsyncContextManager[App]]
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def gateway_app(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> StartApp:
+    """`async with gateway_app(GATEWAY_X="1", ...) as app:` a gateway on exactly these variables.
+
+    As in `start_gateway`, the request limit, retries and the breaker are off unless a test sets them.
+    """
+    for name in list(os.environ):
+        if name.startswith(("GATEWAY_", "OPENAI_", "ANTHROPIC_", "REDIS_URL")):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+    @asynccontextmanager
+    async def start(**env: str) -> AsyncIterator[App]:
+        defaults = {
+            "GATEWAY_REQUESTS_PER_MINUTE": "0",
+            "GATEWAY_RETRIES": "0",
+            "GATEWAY_BREAKER_FAILURES": "1000",
+            "GATEWAY_ECHO_DELAY": "0",
+        }
+        for name, value in {**defaults, **env}.items():
+            monkeypatch.setenv(name, value)
+        async with App(create_app(Settings())) as app:
+            yield app
+
+    return start
