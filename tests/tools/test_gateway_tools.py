@@ -116,10 +116,8 @@ def test_a_client_cannot_bring_its_own_tools_to_that_profile(
         json={"model": "shop", "messages": [{"role": "user", "content": "refund me"}], "tools": [tool]},
         timeout=30,
     )
-    # The profile's provider does not take client tools (`supports`): refused by name where the door
-    # checks options, and in no case passed to the model.
-    if response.status_code != 200:
-        assert response.status_code == 400 and "tools" in response.json()["error"]["message"]
+    # The loop's `supports` leaves client tools out: refused by name, never passed to the model.
+    assert response.status_code == 400 and "tools" in response.json()["error"]["message"]
     offered = [t["function"]["name"] for r in fake_openai.requests for t in r.json().get("tools", [])]
     assert "refund_order" not in offered
 
