@@ -20,6 +20,8 @@ from gateway.guards.ratelimit import RateLimiter
 from gateway.policy.attachments import UploadLimits
 from gateway.policy.policy import Policy
 from gateway.settings import Settings
+from gateway.telemetry.metrics import Metrics
+from gateway.tools.loop import check_tools, with_tools
 from providers import build_chain
 from providers.config import ConfigError, ProviderOptions
 from providers.resilient import RetryPolicy
@@ -50,7 +52,7 @@ class Profile:
             self._idle.set()
 
     @classmethod
-    def build(cls, name: str, settings: Settings, storage: Storage) -> Profile:
+    def build(cls, name: str, settings: Settings, storage: Storage, metrics: Metrics) -> Profile:
         limiter = RateLimiter(
             storage,
             namespace=name,
@@ -59,7 +61,8 @@ class Profile:
             on_storage_failure=settings.redis_failure,
         )
         try:
-            provider = build_provider(settings)
+            # The profile's MCP tools run in a loop around its provider chain (closed with it, in aclose).
+            provider = with_tools(build_provider(settings), name, settings, metrics)
         except ConfigError as exc:
             problem = f"The gateway is not configured: {exc}."
             log.error(problem)
@@ -136,12 +139,14 @@ def build_provider(settings: Settings) -> Provider:
         first_delta_timeout=settings.first_delta_timeout,
         idle_timeout=settings.idle_timeout,
     )
-    return build_chain(
+    chain = build_chain(
         entries,
         policy,
         breaker_threshold=settings.breaker_failures,
         breaker_reset=settings.breaker_reset_seconds,
     )
+    check_tools(chain, settings)  # here, so the CLI's start-up check refuses it too
+    return chain
 
 
 def _options(settings: Settings, model: str | None, *, primary: bool) -> ProviderOptions:

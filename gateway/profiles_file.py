@@ -14,8 +14,10 @@ api_key_env = "SALES_OPENAI_KEY"   # keys never live in this file: name the vari
 ```
 
 A profile's table holds what the `GATEWAY_*` variables hold, without the prefix, in lower case; what it
-leaves out comes from the environment. `[profiles.default]`, when present, configures the unprefixed
-routes. Every problem is reported as one line naming the file, the line and the setting.
+leaves out comes from the environment. Its MCP servers are tables of their own,
+`[profiles.NAME.mcp_servers.SERVER]` (gateway/tools/config.py). `[profiles.default]`, when present,
+configures the unprefixed routes. Every problem is reported as one line naming the file, the line and
+the setting.
 """
 
 from __future__ import annotations
@@ -66,7 +68,8 @@ def _settings(path: str, text: str, name: str, table: Any, env_file: str | None)
         return Settings(_env_file=env_file, **table)
     except ValidationError as exc:
         error = exc.errors(include_url=False)[0]
-        key = str(error["loc"][0]) if error["loc"] else None
+        # A nested table's place in full (`mcp_servers.orders.url`), so its own line is found.
+        key = ".".join(str(part) for part in error["loc"]) or None
         message = str(error["msg"]).removeprefix("Value error, ")
         raise _problem(path, text, name, key, message) from None
 
@@ -79,9 +82,19 @@ def _problem(path: str, text: str, profile: str | None, key: str | None, message
 
 
 def _line_of(text: str, profile: str | None, key: str | None) -> int | None:
-    """The line of `[profiles.PROFILE]` (and of `key` in it), found by reading the file as text."""
+    """The line of `[profiles.PROFILE]` (and of `key` in it), found by reading the file as text; a dotted
+    `key` (`mcp_servers.orders.url`) is looked for in its own table, `[profiles.PROFILE.mcp_servers.orders]`.
+    """
+    if profile is not None and key is not None and "." in key:
+        table, _, leaf = key.rpartition(".")
+        return (
+            _line_of(text, f"{profile}.{table}", leaf)
+            or _line_of(text, f"{profile}.{key}", None)
+            or _line_of(text, profile, key.split(".", 1)[0])
+        )
     lines = text.splitlines()
-    header = re.compile(r"\s*\[\s*profiles\s*\.\s*\"?" + re.escape(profile or "") + r"\"?\s*\]")
+    dotted = r"\s*\.\s*".join(r"\"?" + re.escape(part) + r"\"?" for part in (profile or "").split("."))
+    header = re.compile(r"\s*\[\s*profiles\s*\.\s*" + dotted + r"\s*\]")
     found = None
     for number, line in enumerate(lines, 1):
         if profile is None and key is not None and re.match(r"\s*\[\s*" + re.escape(key), line):

@@ -57,7 +57,7 @@ class Service:
             max_streams=settings.max_streams,
             log_content=settings.log_content,
         )
-        profiles = build_profiles(settings, storage)
+        profiles = build_profiles(settings, storage, metrics)
         return cls(settings, metrics, pipeline, storage, profiles)
 
     @property
@@ -87,7 +87,7 @@ class Service:
             log.warning("reload asked for, but GATEWAY_CONFIG names no file; nothing to reload")
             return False
         try:
-            profiles = build_profiles(self.settings, self.storage)
+            profiles = build_profiles(self.settings, self.storage, self.metrics)
             broken = next((profile for profile in profiles.values() if profile.problem), None)
             if broken is not None:
                 for profile in profiles.values():
@@ -112,10 +112,10 @@ class Service:
             await profile.aclose()
 
 
-def build_profiles(settings: Settings, storage: Storage) -> dict[str, Profile]:
+def build_profiles(settings: Settings, storage: Storage, metrics: Metrics) -> dict[str, Profile]:
     """Every profile, live; a profile whose provider is not configured answers 503 saying why (the CLI
     refuses to start with one; a reload refuses the file). Raises `ConfigError` for a file that does not
     load."""
     named = load_profiles(settings.config) if settings.config else {}
     named.setdefault(DEFAULT, settings)
-    return {name: Profile.build(name, profile_settings, storage) for name, profile_settings in named.items()}
+    return {name: Profile.build(name, each, storage, metrics) for name, each in named.items()}

@@ -11,11 +11,13 @@ import ipaddress
 import re
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from gateway import redis_url
+from gateway.tools import config as tools_config
+from gateway.tools.config import McpServer
 from providers import REGISTRY
 
 ENV_PREFIX = "GATEWAY_"
@@ -110,6 +112,17 @@ class Settings(BaseSettings):
         64 * 1024 * 1024, ge=1024 * 1024, description="bytes of conversations kept in process (no Redis)"
     )
     history_page_size: int = Field(20, ge=1, le=1000, description="messages per loadHistory page")
+    # Server-side tools from MCP servers (gateway/tools/): only the operator names them, never a request.
+    mcp_servers: dict[str, McpServer] = Field(
+        default_factory=dict, description="MCP servers by name, as JSON: {NAME: {url | command, env}}"
+    )
+    tools: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="tools the model may call: SERVER.TOOL or SERVER.*, comma-separated"
+    )
+    tool_rounds: int = Field(4, ge=1, le=20, description="model -> tools -> model rounds in one reply")
+    tool_timeout: float = Field(10.0, gt=0, le=600, description="seconds one tool call may take")
+    tool_result_bytes: int = Field(16_384, ge=256, description="bytes of a tool's result the model reads")
+    tool_notes: bool = Field(False, description="show the visitor a short note naming each tool used")
 
     @model_validator(mode="after")
     def _state_shared_by_workers(self) -> Settings:
@@ -157,7 +170,19 @@ class Settings(BaseSettings):
                 raise ValueError(f"unknown provider {name!r}; choose from: {', '.join(sorted(REGISTRY))}")
         return value
 
-    @field_validator("api_keys", "allowed_models", "fallback_providers", mode="before")
+    @field_validator("mcp_servers")
+    @classmethod
+    def _server_names(cls, value: dict[str, McpServer]) -> dict[str, McpServer]:
+        tools_config.check_servers(value)
+        return value
+
+    @field_validator("tools")
+    @classmethod
+    def _known_tools(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        tools_config.check_tools(value, info.data.get("mcp_servers", {}))
+        return value
+
+    @field_validator("api_keys", "allowed_models", "fallback_providers", "tools", mode="before")
     @classmethod
     def _split_list(cls, value: object) -> object:
         if isinstance(value, str):

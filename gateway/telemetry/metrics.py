@@ -1,4 +1,5 @@
-"""Prometheus metrics: how many streams, how fast, how many failed, how many tokens, per profile and provider.
+"""Prometheus metrics: how many streams, how fast, how many failed, how many tokens, per profile and provider;
+server-side tool calls and their durations.
 
 Built per app with its own registry (no module-level state). With several workers the metrics live in
 files under PROMETHEUS_MULTIPROC_DIR (the CLI sets it up), and `/metrics` sums every worker's.
@@ -60,6 +61,20 @@ class Metrics:
             "gateway_client_disconnects",
             "Clients that left before their reply ended (Deep Chat's Stop).",
             ["profile", "provider"],
+            registry=registry,
+        )
+
+        self.tool_calls = Counter(
+            "gateway_tool_calls",
+            "Server-side tool calls, by profile, tool (SERVER.TOOL) and outcome.",
+            ["profile", "tool", "outcome"],
+            registry=registry,
+        )
+        self.tool_duration = Histogram(
+            "gateway_tool_call_duration_seconds",
+            "Time one server-side tool call took, connecting included.",
+            ["profile", "tool"],
+            buckets=LATENCY_BUCKETS,
             registry=registry,
         )
 
