@@ -14,7 +14,7 @@ from gateway.telemetry.metrics import Metrics
 from gateway.telemetry.record import RequestRecord, account
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-_OBSERVED_PREFIXES = ("/chat", "/p/", "/v1/chat/")
+_OBSERVED_PREFIXES = ("/chat", "/p/", "/v1/chat/", "/v1/responses", "/v1/messages")
 
 
 class RequestLog:
