@@ -27,7 +27,7 @@ _PROFILE_SEGMENT = re.compile(r"^/p/[^/]+/")
 ROUTES = frozenset(
     prefix + route
     for prefix in ("", "/p/{profile}")
-    for route in ("/chat", "/chat-stream", "/chat/ws", "/chat/history")
+    for route in ("/chat", "/chat-stream", "/chat/ws", "/chat/history", "/v1/responses", "/v1/messages")
 ) | {"/v1/chat/completions"}
 
 
