@@ -8,7 +8,9 @@ import openai
 import pytest
 
 from tests.conftest import openai_env
+from tests.fakes import openai_upstream
 from tests.fakes.openai_upstream import FakeOpenAI
+from tests.fakes.server import Stream
 from tests.gateway_process import GatewayProcess, start_gateway
 
 
@@ -197,3 +199,37 @@ def test_tools_reach_the_provider_or_are_refused_by_name(
     else:
         sent = fake_openai.last.json()
         assert sent["tools"][0]["function"]["name"] == "get_weather"
+
+
+def test_a_failure_mid_stream_is_response_failed(
+    over_openai: GatewayProcess, fake_openai: FakeOpenAI
+) -> None:
+    frames = openai_upstream.stream_frames(["Half", " a"], finish=False, usage=False, done=False)
+    fake_openai.enqueue(Stream(frames, then="drop"))
+    events = list(client(over_openai).responses.create(model="gpt-4o-mini", input="Hi", stream=True))
+    deltas = [event.delta for event in events if event.type == "response.output_text.delta"]
+    assert "".join(deltas) == "Half a"
+    failed = events[-1]
+    assert failed.type == "response.failed"
+    assert failed.response.status == "failed" and failed.response.error is not None
+    assert failed.response.error.code == "server_error"
+    # The SDK's stream helper has no final response to give for it, and says so.
+    fake_openai.enqueue(Stream(frames, then="drop"))
+    with (
+        pytest.raises(RuntimeError, match=r"response\.completed"),
+        client(over_openai).responses.stream(model="gpt-4o-mini", input="Hi") as stream,
+    ):
+        stream.get_final_response()
+
+
+def test_auth_and_limits_as_openai_says_them() -> None:
+    gateway = start_gateway({"GATEWAY_API_KEYS": "gateway-key", "GATEWAY_REQUESTS_PER_MINUTE": "1"})
+    try:
+        with pytest.raises(openai.AuthenticationError):
+            client(gateway, "wrong-key").responses.create(model="echo", input="hi")
+        assert client(gateway, "gateway-key").responses.create(model="echo", input="hi").output_text == "hi"
+        with pytest.raises(openai.RateLimitError) as limited:
+            client(gateway, "gateway-key").responses.create(model="echo", input="hi")
+        assert limited.value.response.headers["retry-after"]
+    finally:
+        gateway.stop()
