@@ -46,6 +46,7 @@ _INCOMPLETE = {
     "length": "max_output_tokens",
     "max_tokens": "max_output_tokens",
     "content_filter": "content_filter",
+    "safety": "content_filter",  # Gemini's word for it
 }
 _FAILURE_CODES = {"rate_limit": "rate_limit_exceeded", "rate_limited": "rate_limit_exceeded"}
 # Ids the gateway hands out, and so the only ones it can have stored: 22 to 128 characters in all.
