@@ -115,3 +115,26 @@ async def test_a_profile_is_named_by_path_or_by_model(gateway_app: StartApp, tmp
         assert limited.status == 429
         anthropic_error(await limited.json(), "rate_limit_error")
         assert (await app.post("/v1/messages", json_body=MESSAGE)).status == 200
+
+
+async def test_a_profiles_conversations_are_its_own(gateway_app: StartApp, tmp_path: Path) -> None:
+    profiles = tmp_path / "profiles.toml"
+    profiles.write_text('[profiles.shop]\nprovider = "echo"\nconversations = true\n')
+    async with gateway_app(GATEWAY_CONFIG=str(profiles), GATEWAY_CONVERSATIONS="true") as app:
+        made = await app.post("/p/shop/v1/conversations", json_body={})
+        conversation = (await made.json())["id"]
+        reply = await app.post("/p/shop/v1/responses", json_body={**RESPONSE, "conversation": conversation})
+        assert (await reply.json())["conversation"] == {"id": conversation}
+        items = await app.get(f"/p/shop/v1/conversations/{conversation}/items?order=asc")
+        listed = await items.json()
+        assert [(item["role"], item["content"][0]["text"]) for item in listed["data"]] == [
+            ("user", "one two"),
+            ("assistant", "one two"),
+        ]
+        assert listed["object"] == "list" and listed["has_more"] is False
+        assert listed["first_id"] == listed["data"][0]["id"]
+        elsewhere = await app.get(f"/v1/conversations/{conversation}/items")
+        assert (await elsewhere.json())["data"] == []
+        unknown = await app.get("/v1/conversations/not-one-of-ours/items")
+        assert unknown.status == 404
+        assert (await unknown.json())["error"]["type"] == "not_found_error"
