@@ -67,15 +67,12 @@ class ChatRequest:
     passthrough: Mapping[str, Any] = field(default_factory=dict)
 
 
-# In a provider's `supports`: it sends every `passthrough` field as it is (it speaks OpenAI's wire).
-PASSTHROUGH = "passthrough"
-
-
 def requested_options(request: ChatRequest) -> tuple[str, ...]:
     """The optional fields `request` uses, by their OpenAI names, for checking against `supports`."""
     used = [
         name
         for name, value in (
+            ("temperature", request.temperature),
             ("top_p", request.top_p),
             ("seed", request.seed),
             ("presence_penalty", request.presence_penalty),
@@ -95,11 +92,7 @@ def requested_options(request: ChatRequest) -> tuple[str, ...]:
     return tuple(used)
 
 
-def unsupported_options(request: ChatRequest, supports: frozenset[str]) -> tuple[str, ...]:
-    """The optional fields `request` uses that a provider with `supports` cannot honour."""
-    sends_as_is = PASSTHROUGH in supports
-    return tuple(
-        name
-        for name in requested_options(request)
-        if name not in supports and not (sends_as_is and name in request.passthrough)
-    )
+def unsupported_options(asked: tuple[str, ...], supports: frozenset[str]) -> tuple[str, ...]:
+    """Of the options `asked` (`requested_options`), those a provider with `supports` cannot honour. The
+    gateway's own (messages, system, model, max_tokens) every adapter honours; they are never asked."""
+    return tuple(name for name in asked if name not in supports)

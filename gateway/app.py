@@ -27,7 +27,7 @@ from gateway.middleware.error_boundary import ErrorBoundary
 from gateway.middleware.inflight import InFlight, TrackInFlight
 from gateway.middleware.request_log import RequestLog
 from gateway.middleware.require_origin import RequireOrigin
-from gateway.routes import conversations, demo, health, history, openai_compat
+from gateway.routes import conversations, demo, health, history, models
 from gateway.service import Service
 from gateway.settings import Settings
 from gateway.telemetry import logredact
@@ -62,7 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for door in HTTP_DOORS:
         app.router.routes.extend(serve.routes(door))
     app.router.routes.extend(websocket.routes())
-    for module in (history, conversations, openai_compat, health, demo):
+    for module in (history, conversations, models, health, demo):
         app.include_router(module.router)
     # add_middleware wraps what is there: the last added is the outermost.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout)
@@ -71,7 +71,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(ErrorBoundary)
     app.add_middleware(ProfileCORS)
     app.add_middleware(TrackInFlight, inflight=inflight)
-    app.add_middleware(RequestLog, metrics=metrics)
+    quiet = frozenset(
+        getattr(route, "path", "") for module in (health, demo) for route in module.router.routes
+    )
+    app.add_middleware(RequestLog, metrics=metrics, routes=app.router.routes, quiet=quiet)
     return app
 
 

@@ -32,7 +32,7 @@ Every option can also be set by its environment variable (or a .env file in the 
   <NAME>_API_KEY, <NAME>_BASE_URL        for the OpenAI-compatible presets (GROQ_API_KEY, ...)
   GATEWAY_FALLBACK_PROVIDERS, GATEWAY_RETRIES  fallback chain and retries before the first delta
   GATEWAY_REQUESTS_PER_MINUTE, GATEWAY_TOKENS_PER_DAY, REDIS_URL  per-visitor limits (0: off)
-  GATEWAY_API_KEYS, GATEWAY_JWT_SECRET   require a bearer token on the chat endpoints
+  GATEWAY_API_KEYS, GATEWAY_JWT_SECRET   require a bearer token on the chat and /v1 endpoints
   GATEWAY_CONVERSATIONS  remember conversations on the server (GET|DELETE /chat/history)
   GATEWAY_MAX_STREAMS    replies one process streams at once (default 1000; more get 503)
 The README lists every variable with its default.
@@ -60,7 +60,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", help="port to listen on (default 8000)")
-    parser.add_argument("--workers", help="server processes (default 1)")
+    parser.add_argument(
+        "--workers",
+        help="server processes (default 1); more than one needs REDIS_URL while per-visitor limits or "
+        "conversations are on, since each worker would keep its own",
+    )
     parser.add_argument("--provider", help="provider adapter (default echo)")
     parser.add_argument("--model", help="model name sent to the provider")
     parser.add_argument("--log-level", help="critical, error, warning, info or debug (default info)")

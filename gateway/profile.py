@@ -17,8 +17,8 @@ from domain.provider import Provider
 from domain.request import ChatRequest, unsupported_options
 from gateway.errors import bad_request, unavailable
 from gateway.guards.ratelimit import RateLimiter
-from gateway.pipeline.attachments import UploadLimits
-from gateway.pipeline.policy import Policy
+from gateway.policy.attachments import UploadLimits
+from gateway.policy.policy import Policy
 from gateway.settings import Settings
 from providers import build_chain
 from providers.config import ConfigError, ProviderOptions
@@ -71,14 +71,15 @@ class Profile:
             raise unavailable(self.problem or "The gateway has no provider.")
         return self.provider
 
-    def check_capabilities(self, request: ChatRequest) -> None:
-        """Refuse what the provider cannot honour, by name, before calling it: never a silent drop."""
+    def check_capabilities(self, request: ChatRequest, asked: tuple[str, ...]) -> None:
+        """Refuse what the provider cannot honour, by name, before calling it: never a silent drop.
+        `asked`: the options the caller chose (`Judged.asked`)."""
         provider = self.ready()
         if not provider.accepts_images and any(
             isinstance(part, ImagePart) for message in request.messages for part in message.parts
         ):
             raise bad_request(422, f"The {provider.name} provider cannot read images; send text only.")
-        unsupported = unsupported_options(request, provider.supports)
+        unsupported = unsupported_options(asked, provider.supports)
         if unsupported:
             names = ", ".join(unsupported)
             raise bad_request(

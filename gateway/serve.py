@@ -76,6 +76,8 @@ def serve(settings: Settings) -> None:
         # SIGTERM: stop accepting, let replies finish this long, then end the rest with an error frame.
         timeout_graceful_shutdown=settings.drain_seconds,
         server_header=False,
+        # Websockets get keep-alives like the streams: a ping frame after the same silence as `: ping`.
+        ws_ping_interval=settings.keepalive_seconds,
         access_log=False,  # the gateway writes its own JSON line per request (gateway.access)
         http=functools.partial(HeadDeadlineProtocol, header_timeout=settings.header_timeout),  # type: ignore[arg-type]
     )

@@ -11,7 +11,8 @@ import ipaddress
 import re
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from gateway import redis_url
@@ -105,6 +106,16 @@ class Settings(BaseSettings):
     max_conversations: int = Field(10_000, ge=1, description="conversations kept in process (no Redis)")
     history_page_size: int = Field(20, ge=1, le=1000, description="messages per loadHistory page")
 
+    @model_validator(mode="after")
+    def _state_shared_by_workers(self) -> Settings:
+        problem = unshared_state(self)
+        if problem is None:
+            return self
+        # Raised with the location `workers`, so that the one line at start-up names GATEWAY_WORKERS.
+        error = PydanticCustomError("unshared_state", "{problem}", {"problem": problem})
+        details = InitErrorDetails(type=error, loc=("workers",), input=self.workers)
+        raise ValidationError.from_exception_data(type(self).__name__, [details])
+
     @field_validator("redis_url")
     @classmethod
     def _redis_url(cls, value: str | None) -> str | None:
@@ -173,6 +184,35 @@ class Settings(BaseSettings):
         if level not in {"critical", "error", "warning", "info", "debug"}:
             raise ValueError("must be one of critical, error, warning, info, debug")
         return level
+
+
+def unshared_state(settings: Settings) -> str | None:
+    """Why these settings cannot run in several workers, or None.
+
+    Without Redis each uvicorn worker process counts its own requests and tokens and keeps its own
+    conversations: a visitor would get as many times the limit as there are workers, and a conversation
+    split between them. Worker processes share nothing else, so Redis is what shares them.
+    """
+    if settings.workers == 1 or settings.redis_url:
+        return None
+    kept = {
+        "requests per minute": ("GATEWAY_REQUESTS_PER_MINUTE=0", settings.requests_per_minute > 0),
+        "tokens per day": ("GATEWAY_TOKENS_PER_DAY=0", settings.tokens_per_day > 0),
+        "conversations": ("GATEWAY_CONVERSATIONS=false", settings.conversations),
+    }
+    on = {what: off for what, (off, enabled) in kept.items() if enabled}
+    if not on:
+        return None
+    harm = []
+    if settings.requests_per_minute > 0 or settings.tokens_per_day > 0:
+        harm.append(f"up to {settings.workers} times the limits")
+    if settings.conversations:
+        harm.append("a conversation split between workers")
+    return (
+        f"{settings.workers} workers without REDIS_URL would each keep their own {' and '.join(on)}, "
+        f"so one visitor would get {' and '.join(harm)}; set REDIS_URL to share them, "
+        f"or GATEWAY_WORKERS=1, or turn them off ({', '.join(on.values())})"
+    )
 
 
 # Settings of the process as a whole: the environment sets them, a profile cannot.

@@ -8,9 +8,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from providers import http_provider, sdk_client
 from providers.config import ConfigError, ProviderOptions, load_settings, read_account
-from providers.openai import dialect, provider
+from providers.openai import OPTIONS, dialect, provider
 
-DIALECT = dialect("azure")
+# Azure's Chat Completions (the API version decides which are there; an older one answers 400 itself); no
+# web search, prompt caching keys or service tiers.
+PASSTHROUGH = frozenset(
+    {"logit_bias", "max_completion_tokens", "metadata", "prediction", "reasoning_effort", "store"}
+)
+DIALECT = dialect("azure", supports=OPTIONS | PASSTHROUGH)
 
 
 class AzureSettings(BaseSettings):

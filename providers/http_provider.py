@@ -19,16 +19,13 @@ from domain.events import Event
 from domain.request import ChatRequest
 from providers import wire
 from providers.config import ConfigError, ProviderOptions, read_account
+from providers.errors import UpstreamError
 
 Translate = Callable[[Any], list[Event]]
 
 
 def bearer(key: str) -> dict[str, str]:
     return {"authorization": f"Bearer {key}"}
-
-
-def stateless(translate: Translate) -> Callable[[str], Translate]:
-    return lambda key_variable: translate
 
 
 @dataclass(frozen=True)
@@ -93,7 +90,10 @@ class HttpProvider:
         self._reading = wire.Reading(dialect.name, key_variable, secrets, dialect.frames, dialect.skip)
 
     def stream(self, request: ChatRequest) -> AsyncGenerator[Event, None]:
-        path, body = self._dialect.request(request, request.model or self.model)
+        try:
+            path, body = self._dialect.request(request, request.model or self.model)
+        except UpstreamError as exc:  # a request the provider's API cannot spell: failed like any reply
+            return _failed(exc)
         translate = self._dialect.translator(self._key_variable)
         return wire.events_from(self._reading, lambda: self._post(path, orjson.dumps(body)), translate)
 
@@ -132,6 +132,11 @@ class HttpProvider:
     async def aclose(self) -> None:
         if self._session is not None:
             await self._session.close()
+
+
+async def _failed(error: UpstreamError) -> AsyncGenerator[Event, None]:
+    raise error
+    yield  # an async generator that fails when first read
 
 
 def create(

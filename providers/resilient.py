@@ -8,13 +8,14 @@ retry or a fallback would repeat or mix replies, so a failure then ends the stre
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import random
 import time
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 
-from domain.events import Event, TextDelta
+from domain.events import Event, TextDelta, ToolCallDelta
 from domain.provider import Provider
 from domain.request import ChatRequest
 from providers import errors
@@ -96,19 +97,19 @@ class ResilientProvider:
                         kind="overloaded",
                     )
                     break
-                sent_text = False
+                sent_output = False
                 try:
                     async for event in self._timed(provider, attempt_request):
-                        if type(event) is TextDelta:
-                            sent_text = True
+                        if type(event) is TextDelta or type(event) is ToolCallDelta:
+                            sent_output = True
                         yield event
                     breaker.succeeded()
                     return
                 except UpstreamError as exc:
                     if exc.kind in RETRYABLE:  # the request's own faults say nothing of the provider
                         breaker.failed()
-                    if sent_text or exc.kind not in RETRYABLE:
-                        raise  # text already reached the client, or trying again cannot help
+                    if sent_output or exc.kind not in RETRYABLE:
+                        raise  # text or a call already reached the client, or trying again cannot help
                     last = exc
                     wait = self.policy.delay(attempt, exc.retry_after)
                     if attempt == self.policy.retries or wait is None:
@@ -155,9 +156,5 @@ class ResilientProvider:
 
 
 def _without_model(request: ChatRequest) -> ChatRequest:
-    return ChatRequest(
-        request.messages,
-        system=request.system,
-        max_tokens=request.max_tokens,
-        temperature=request.temperature,
-    )
+    # Every other field goes along: the chain's `supports` promised each of them to the caller.
+    return dataclasses.replace(request, model=None)

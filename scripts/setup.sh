@@ -19,12 +19,13 @@ else
   .venv/bin/python -m pip install --quiet -e .
 fi
 
-# The demo page serves the widget from node_modules; without npm the gateway still runs (API only).
-if [[ ! -f node_modules/deep-chat/dist/deepChat.bundle.js ]]; then
+# The demo page serves the widget from node_modules; without npm the gateway still runs (API only). The
+# browser tests also load the openai package (a dev dependency) from there.
+if [[ ! -f node_modules/deep-chat/dist/deepChat.bundle.js ]] || { $with_tests && [[ ! -f node_modules/openai/index.mjs ]]; }; then
   if command -v npm >/dev/null 2>&1; then
     npm ci --no-audit --no-fund --loglevel=error
   elif $with_tests; then
-    echo "setup: npm is missing; the browser tests need the deep-chat package from npm" >&2
+    echo "setup: npm is missing; the browser tests need the deep-chat and openai packages from npm" >&2
     exit 1
   else
     echo "setup: npm not found; the demo page at / will load without the Deep Chat widget" >&2

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.conftest import OPENAI_KEY
-from tests.gateway_process import ROOT, free_port, gateway_env, start_gateway, wait_until_serving
+from tests.gateway_process import (
+    ROOT,
+    GatewayProcess,
+    free_port,
+    gateway_env,
+    start_gateway,
+    wait_until_serving,
+)
+from tests.security.redis_server import RedisServer
+from tests.sse import chat_body
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -126,3 +137,117 @@ def test_provider_configuration_errors_name_their_variable(env: dict[str, str], 
     result = run_cli(env={"GATEWAY_PORT": str(free_port()), **env})
     assert result.returncode != 0
     assert variable in result.stderr.strip() and len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({}, "GATEWAY_REQUESTS_PER_MINUTE=0"),  # the default limits are on
+        ({"GATEWAY_REQUESTS_PER_MINUTE": "0", "GATEWAY_TOKENS_PER_DAY": "5000"}, "GATEWAY_TOKENS_PER_DAY=0"),
+        (
+            {
+                "GATEWAY_REQUESTS_PER_MINUTE": "0",
+                "GATEWAY_TOKENS_PER_DAY": "0",
+                "GATEWAY_CONVERSATIONS": "true",
+            },
+            "GATEWAY_CONVERSATIONS=false",
+        ),
+    ],
+)
+def test_several_workers_without_redis_are_refused_while_a_visitor_has_state(
+    env: dict[str, str], named: str
+) -> None:
+    """Each worker process would keep its own counters and conversations: one visitor, two limits."""
+    result = run_cli("--workers", "2", env={"GATEWAY_PORT": str(free_port()), **env})
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("deepchat-gateway: configuration error: GATEWAY_WORKERS: ")
+    assert "set REDIS_URL" in lines[0] and "GATEWAY_WORKERS=1" in lines[0] and named in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_several_workers_without_redis_refuse_a_profile_that_keeps_conversations(tmp_path: Path) -> None:
+    config = tmp_path / "gateway.toml"
+    config.write_text('[profiles.support]\nprovider = "echo"\nconversations = true\n', encoding="utf-8")
+    limits_off = {"GATEWAY_REQUESTS_PER_MINUTE": "0", "GATEWAY_TOKENS_PER_DAY": "0"}
+    result = run_cli(
+        "--workers", "2", env={"GATEWAY_PORT": str(free_port()), "GATEWAY_CONFIG": str(config), **limits_off}
+    )
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "profiles.support" in lines[0] and "REDIS_URL" in lines[0] and "conversations" in lines[0]
+
+
+def both_workers_started(gateway: GatewayProcess) -> None:
+    deadline = time.monotonic() + 60
+    while gateway.log().count("Application startup complete") < 2:
+        assert time.monotonic() < deadline, gateway.log()
+        time.sleep(0.1)
+
+
+def test_two_workers_without_redis_serve_when_nothing_is_kept_per_visitor() -> None:
+    gateway = start_gateway(
+        {"GATEWAY_TOKENS_PER_DAY": "0", "GATEWAY_ECHO_DELAY": "0"}, args=("--workers", "2")
+    )
+    try:
+        both_workers_started(gateway)
+        answers = [httpx.post(gateway.url + "/chat", json=chat_body("hi"), timeout=10) for _ in range(6)]
+        assert [answer.json() for answer in answers] == [{"text": "hi"}] * 6
+    finally:
+        gateway.stop()
+
+
+def test_two_workers_sharing_redis_give_a_visitor_one_limit_and_one_conversation() -> None:
+    redis = RedisServer().start()
+    gateway = None
+    try:
+        gateway = start_gateway(
+            {
+                "REDIS_URL": redis.url,
+                "GATEWAY_WORKERS": "2",
+                "GATEWAY_REQUESTS_PER_MINUTE": "5",
+                "GATEWAY_CONVERSATIONS": "true",
+                "GATEWAY_ECHO_DELAY": "0",
+            }
+        )
+        both_workers_started(gateway)
+        conversation = {"x-conversation-id": "c" * 22}
+        # A new connection each time, so both workers take their share of them.
+        answers = [
+            httpx.post(gateway.url + "/chat", json=chat_body(f"turn {n}"), headers=conversation, timeout=10)
+            for n in range(20)
+        ]
+        assert [answer.status_code for answer in answers] == [200] * 5 + [429] * 15
+        history = httpx.get(gateway.url + "/chat/history", headers=conversation, timeout=10).json()
+        users = [message["text"] for message in history["messages"] if message["role"] == "user"]
+        assert users == [f"turn {n}" for n in range(5)]
+    finally:
+        if gateway is not None:
+            gateway.stop()
+        redis.stop()
+
+
+def test_several_workers_without_redis_keep_their_profiles_when_a_reload_would_split_state(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "gateway.toml"
+    config.write_text('[profiles.a]\nprovider = "echo"\n', encoding="utf-8")
+    gateway = start_gateway(
+        {"GATEWAY_CONFIG": str(config), "GATEWAY_TOKENS_PER_DAY": "0", "GATEWAY_ECHO_DELAY": "0"},
+        args=("--workers", "2"),
+    )
+    try:
+        both_workers_started(gateway)
+        config.write_text('[profiles.a]\nprovider = "echo"\nrequests_per_minute = 5\n', encoding="utf-8")
+        gateway.process.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 30
+        while gateway.log().count("profiles not reloaded") < 2:  # each worker refuses it
+            assert time.monotonic() < deadline, gateway.log()
+            time.sleep(0.1)
+        assert "REDIS_URL" in gateway.log()
+        answers = [httpx.post(gateway.url + "/p/a/chat", json=chat_body("hi"), timeout=10) for _ in range(8)]
+        assert [answer.status_code for answer in answers] == [200] * 8  # still unlimited, as before
+    finally:
+        gateway.stop()

@@ -14,8 +14,8 @@ from domain.messages import ImagePart, TextPart, ToolCallPart, ToolResultPart
 from domain.request import ChatRequest, NamedTool, ResponseFormat, ToolSpec
 from gateway.doors import anthropic_messages_request, openai_responses_request
 from gateway.errors import GatewayError
-from gateway.pipeline.attachments import UploadLimits
-from gateway.pipeline.policy import Policy
+from gateway.policy.attachments import UploadLimits
+from gateway.policy.policy import Policy
 
 POLICY = Policy(
     max_messages=50,

@@ -172,7 +172,10 @@ def test_a_request_id_is_generated_when_missing_or_unsafe(observed: GatewayProce
 
 
 def test_metrics_add_up_across_workers() -> None:
-    gateway = start_gateway({"GATEWAY_WORKERS": "2", "GATEWAY_ECHO_DELAY": "0"})
+    # Two workers without Redis: only with the per-visitor limits off (each worker would keep its own).
+    gateway = start_gateway(
+        {"GATEWAY_WORKERS": "2", "GATEWAY_TOKENS_PER_DAY": "0", "GATEWAY_ECHO_DELAY": "0"}
+    )
     try:
         for _ in range(6):
             assert httpx.post(gateway.url + "/chat", json=chat_body(), timeout=10).status_code == 200

@@ -14,9 +14,9 @@ from gateway.doors import deepchat_body, openai_chat_request
 from gateway.doors.deepchat import DeepChatSSE
 from gateway.doors.deepchat_body import DeepChatBody
 from gateway.errors import INTERNAL, GatewayError
-from gateway.pipeline.attachments import UploadLimits
-from gateway.pipeline.chat_input import ChatInput, InputMessage
-from gateway.pipeline.policy import Policy
+from gateway.policy.attachments import UploadLimits
+from gateway.policy.chat_input import ChatInput, InputMessage
+from gateway.policy.policy import Policy
 from providers.errors import UpstreamError
 from tests import aio
 

@@ -241,8 +241,14 @@ def test_a_bad_file_is_refused_at_start_up_with_one_line(tmp_path: Path, toml: s
 def test_with_several_workers_sighup_reloads_every_worker_in_place(tmp_path: Path) -> None:
     config = tmp_path / "gateway.toml"
     config.write_text('[profiles.a]\nprovider = "echo"\n', encoding="utf-8")
+    # Two workers without Redis: only with the per-visitor limits off (each worker would keep its own).
     gateway = start_gateway(
-        {"GATEWAY_CONFIG": str(config), "GATEWAY_WORKERS": "2", "GATEWAY_ECHO_DELAY": "0"}
+        {
+            "GATEWAY_CONFIG": str(config),
+            "GATEWAY_WORKERS": "2",
+            "GATEWAY_TOKENS_PER_DAY": "0",
+            "GATEWAY_ECHO_DELAY": "0",
+        }
     )
     try:
         deadline = time.monotonic() + 60

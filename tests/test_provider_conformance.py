@@ -1,6 +1,7 @@
 """Every adapter through the same cases, in process, against its fake upstream on loopback.
 
-Each case asserts what the gateway's client would see: the text, the usage and the finish; the status
+Each case asserts what the gateway's client would see: the text, the tool calls, the usage and the finish;
+what the provider was sent for a conversation with tool calls and results; the status
 and kind of each failure; a stream cut short or malformed; a provider that hangs; a caller that leaves.
 """
 
@@ -9,15 +10,17 @@ from __future__ import annotations
 import asyncio
 import base64
 import dataclasses
+import json
 from collections.abc import AsyncGenerator, Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
-from domain.events import Event, Finish, TextDelta, Usage
-from domain.messages import Message, TextPart
+from domain.events import Event, Finish, TextDelta, ToolCallDelta, Usage
+from domain.messages import Message, TextPart, ToolCallPart, ToolResultPart
 from domain.provider import Provider
-from domain.request import ChatRequest
+from domain.request import ChatRequest, ResponseFormat, ToolSpec
 from providers import REGISTRY
 from providers.config import ConfigError, ProviderOptions
 from providers.errors import UpstreamError
@@ -31,6 +34,169 @@ from tests.fakes.server import FakeUpstream, Hang, Reply, Stream
 
 TOKENS = ["Hel", "lo ", "wörld 🌍"]
 REQUEST = ChatRequest((Message("user", (TextPart("hi"),)),), system="Be brief.")
+
+# The tool column: two calls the model makes, each as (id, name, its arguments in the pieces a provider that
+# streams them sends); providers that send calls whole send the parsed arguments.
+CALLS = [
+    ("call_w1", "get_weather", ['{"ci', 'ty": "Pa', 'ris 🌧"}']),
+    ("call_t2", "get_time", ['{"tz": ', '"Europe/Paris"}']),
+]
+WHOLE_CALLS = [(name, json.loads("".join(pieces))) for _, name, pieces in CALLS]
+WEATHER_SCHEMA = {
+    "type": "object",
+    "properties": {"city": {"type": "string"}},
+    "required": ["city"],
+    "additionalProperties": False,
+}
+TIME_SCHEMA = {"type": "object", "properties": {"tz": {"type": "string"}}}
+TOOLS = (
+    ToolSpec("get_weather", "The weather in a city", WEATHER_SCHEMA),
+    ToolSpec("get_time", None, TIME_SCHEMA),
+)
+# A conversation that has been through one round of tools: the assistant's calls, then one tool message
+# per result (the second a failure, and without the tool's name).
+TOOL_HISTORY = ChatRequest(
+    (
+        Message("user", (TextPart("Weather and time in Paris?"),)),
+        Message(
+            "assistant",
+            (
+                TextPart("Checking."),
+                ToolCallPart("call_w1", "get_weather", '{"city": "Paris"}'),
+                ToolCallPart("call_t2", "get_time", '{"tz": "Europe/Paris"}'),
+            ),
+        ),
+        Message("tool", (ToolResultPart("call_w1", '{"temp_c": 18}', name="get_weather"),)),
+        Message("tool", (ToolResultPart("call_t2", "no clock here", is_error=True),)),
+    ),
+    system="Be brief.",
+    tools=TOOLS,
+)
+OPENAI_HISTORY = {
+    "messages": [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Weather and time in Paris?"},
+        {
+            "role": "assistant",
+            "content": "Checking.",
+            "tool_calls": [
+                {
+                    "id": "call_w1",
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'},
+                },
+                {
+                    "id": "call_t2",
+                    "type": "function",
+                    "function": {"name": "get_time", "arguments": '{"tz": "Europe/Paris"}'},
+                },
+            ],
+        },
+        {"role": "tool", "tool_call_id": "call_w1", "content": '{"temp_c": 18}'},
+        {"role": "tool", "tool_call_id": "call_t2", "content": "no clock here"},
+    ],
+    "tools": [
+        {
+            "type": "function",
+            "function": {
+                "name": "get_weather",
+                "description": "The weather in a city",
+                "parameters": WEATHER_SCHEMA,
+            },
+        },
+        {"type": "function", "function": {"name": "get_time", "parameters": TIME_SCHEMA}},
+    ],
+}
+ANTHROPIC_HISTORY = {
+    "system": "Be brief.",
+    "messages": [
+        {"role": "user", "content": [{"type": "text", "text": "Weather and time in Paris?"}]},
+        {
+            "role": "assistant",
+            "content": [
+                {"type": "text", "text": "Checking."},
+                {"type": "tool_use", "id": "call_w1", "name": "get_weather", "input": {"city": "Paris"}},
+                {"type": "tool_use", "id": "call_t2", "name": "get_time", "input": {"tz": "Europe/Paris"}},
+            ],
+        },
+        {
+            "role": "user",  # both results in one user turn
+            "content": [
+                {"type": "tool_result", "tool_use_id": "call_w1", "content": '{"temp_c": 18}'},
+                {
+                    "type": "tool_result",
+                    "tool_use_id": "call_t2",
+                    "content": "no clock here",
+                    "is_error": True,
+                },
+            ],
+        },
+    ],
+    "tools": [
+        {"name": "get_weather", "description": "The weather in a city", "input_schema": WEATHER_SCHEMA},
+        {"name": "get_time", "input_schema": TIME_SCHEMA},
+    ],
+}
+GEMINI_HISTORY = {
+    "systemInstruction": {"parts": [{"text": "Be brief."}]},
+    "contents": [
+        {"role": "user", "parts": [{"text": "Weather and time in Paris?"}]},
+        {
+            "role": "model",
+            "parts": [
+                {"text": "Checking."},
+                {"functionCall": {"name": "get_weather", "args": {"city": "Paris"}}},
+                {"functionCall": {"name": "get_time", "args": {"tz": "Europe/Paris"}}},
+            ],
+        },
+        {
+            "role": "user",  # both results in one user turn; the second's name found from its call
+            "parts": [
+                {"functionResponse": {"name": "get_weather", "response": {"temp_c": 18}}},
+                {"functionResponse": {"name": "get_time", "response": {"error": "no clock here"}}},
+            ],
+        },
+    ],
+    "tools": [
+        {
+            "functionDeclarations": [
+                {
+                    "name": "get_weather",
+                    "description": "The weather in a city",
+                    "parametersJsonSchema": WEATHER_SCHEMA,
+                },
+                {"name": "get_time", "parametersJsonSchema": TIME_SCHEMA},
+            ]
+        }
+    ],
+}
+OLLAMA_HISTORY = {
+    "messages": [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Weather and time in Paris?"},
+        {
+            "role": "assistant",
+            "content": "Checking.",
+            "tool_calls": [
+                {"function": {"name": "get_weather", "arguments": {"city": "Paris"}}},
+                {"function": {"name": "get_time", "arguments": {"tz": "Europe/Paris"}}},
+            ],
+        },
+        {"role": "tool", "content": '{"temp_c": 18}', "tool_name": "get_weather"},
+        {"role": "tool", "content": "no clock here", "tool_name": "get_time"},
+    ],
+    "tools": [
+        {
+            "type": "function",
+            "function": {
+                "name": "get_weather",
+                "description": "The weather in a city",
+                "parameters": WEATHER_SCHEMA,
+            },
+        },
+        {"type": "function", "function": {"name": "get_time", "parameters": TIME_SCHEMA}},
+    ],
+}
 
 
 @dataclass
@@ -47,6 +213,10 @@ class Adapter:
     statuses: dict[int, tuple[int, str]] = field(default_factory=dict)  # upstream -> gateway status, kind
     content_type: str = "text/event-stream"
     key: str | None = None  # the key its variables hold, if it takes one
+    tool_reply: list[bytes] = field(default_factory=list)  # "Checking." and CALLS, on its wire
+    names_its_calls: bool = True  # False: the provider gives calls no id, the adapter makes them up
+    arguments_as_text: bool = False  # earlier calls' arguments go back as JSON text (OpenAI's wire)
+    tool_history: dict[str, Any] = field(default_factory=dict)  # TOOL_HISTORY as its request spells it
 
 
 def _openai_error(status: int, message: str) -> Reply:
@@ -96,6 +266,9 @@ ADAPTERS = [
         lambda message: b"data: " + openai_upstream.error_body(message, "server_error") + b"\n\n",
         COMMON,
         key=OPENAI_KEY,
+        tool_reply=openai_upstream.tool_call_frames(CALLS, text="Checking."),
+        tool_history=OPENAI_HISTORY,
+        arguments_as_text=True,
     ),
     Adapter(
         "groq",  # an OpenAI-compatible preset
@@ -107,6 +280,9 @@ ADAPTERS = [
         lambda message: b"data: " + openai_upstream.error_body(message, "server_error") + b"\n\n",
         COMMON,
         key=OPENAI_KEY,
+        tool_reply=openai_upstream.tool_call_frames(CALLS, text="Checking."),
+        tool_history=OPENAI_HISTORY,
+        arguments_as_text=True,
     ),
     Adapter(
         "azure",
@@ -122,6 +298,9 @@ ADAPTERS = [
         lambda message: b"data: " + openai_upstream.error_body(message, "server_error") + b"\n\n",
         COMMON,
         key=OPENAI_KEY,
+        tool_reply=openai_upstream.tool_call_frames(CALLS, text="Checking."),
+        tool_history=OPENAI_HISTORY,
+        arguments_as_text=True,
     ),
     Adapter(
         "anthropic",
@@ -133,6 +312,8 @@ ADAPTERS = [
         lambda message: anthropic_upstream.error_event("api_error", message),
         {**COMMON, 529: (503, "overloaded")},
         key=ANTHROPIC_KEY,
+        tool_reply=anthropic_upstream.tool_use_frames(CALLS, text="Checking."),
+        tool_history=ANTHROPIC_HISTORY,
     ),
     Adapter(
         "gemini",
@@ -144,6 +325,9 @@ ADAPTERS = [
         lambda message: b'data: {"error": {"code": 500, "message": "' + message.encode() + b'"}}\r\n\r\n',
         COMMON,
         key=GEMINI_KEY,
+        tool_reply=gemini_upstream.function_call_frames(WHOLE_CALLS, text="Checking."),
+        names_its_calls=False,
+        tool_history=GEMINI_HISTORY,
     ),
     Adapter(
         "ollama",
@@ -155,6 +339,9 @@ ADAPTERS = [
         lambda message: b'{"error": "' + message.encode() + b'"}\n',
         COMMON,
         content_type="application/x-ndjson",
+        tool_reply=ollama_upstream.tool_call_lines(WHOLE_CALLS, text="Checking."),
+        names_its_calls=False,
+        tool_history=OLLAMA_HISTORY,
     ),
 ]
 
@@ -193,9 +380,9 @@ def stream(
     return aio.run(_collect(provider))
 
 
-async def _collect(provider: Provider) -> list[Event]:
+async def _collect(provider: Provider, request: ChatRequest = REQUEST) -> list[Event]:
     try:
-        return [event async for event in provider.stream(REQUEST)]
+        return [event async for event in provider.stream(request)]
     finally:
         await provider.aclose()
 
@@ -456,3 +643,120 @@ def test_a_provider_nobody_listens_for_is_unreachable_not_slow(
     provider = REGISTRY[adapter.name](ProviderOptions(model=None, env_file=None))
     error = failure(lambda: aio.run(_collect(provider)))
     assert (error.status, error.kind) == (502, "connection")
+
+
+def assembled(events: list[Event]) -> list[tuple[str, str, Any]]:
+    """The calls a client puts together from the deltas: (id, name, parsed arguments), by index."""
+    calls: dict[int, list[str]] = {}
+    for event in events:
+        if isinstance(event, ToolCallDelta):
+            if event.index not in calls:
+                assert event.id and event.name, "a call's first piece carries its id and name"
+                calls[event.index] = [event.id, event.name, ""]
+            else:
+                assert event.id is None and event.name is None, "only a call's first piece names it"
+            calls[event.index][2] += event.arguments
+    assert sorted(calls) == list(range(len(calls))), "calls are numbered 0, 1, ... among calls"
+    return [(call_id, name, json.loads(arguments)) for call_id, name, arguments in calls.values()]
+
+
+def test_tool_calls_arrive_as_deltas_then_finish_tool_calls(
+    adapter: Adapter, fake: FakeUpstream, provider: Provider
+) -> None:
+    request = dataclasses.replace(REQUEST, tools=TOOLS)
+    fake.enqueue(Stream(adapter.tool_reply, content_type=adapter.content_type))
+    received = aio.run(_collect(provider, request))
+    calls = assembled(received)
+    assert [(name, arguments) for _, name, arguments in calls] == WHOLE_CALLS
+    ids = [call_id for call_id, _, _ in calls]
+    if adapter.names_its_calls:
+        assert ids == [call_id for call_id, _, _ in CALLS]
+    else:
+        assert all(call_id.startswith("call_") for call_id in ids) and len(set(ids)) == len(ids)
+    assert "".join(event.text for event in received if isinstance(event, TextDelta)) == "Checking."
+    assert [event for event in received if isinstance(event, Finish)] == [Finish("tool_calls")]
+
+
+def test_tool_calls_survive_any_chunk_boundary(
+    adapter: Adapter, fake: FakeUpstream, provider: Provider
+) -> None:
+    body = b"".join(adapter.tool_reply)
+    fake.enqueue(Stream([body[i : i + 5] for i in range(0, len(body), 5)], content_type=adapter.content_type))
+    received = aio.run(_collect(provider, dataclasses.replace(REQUEST, tools=TOOLS)))
+    assert [(name, arguments) for _, name, arguments in assembled(received)] == WHOLE_CALLS
+
+
+def test_a_tool_history_is_sent_in_the_providers_own_shape(
+    adapter: Adapter, fake: FakeUpstream, provider: Provider
+) -> None:
+    aio.run(_collect(provider, TOOL_HISTORY))
+    body = fake.last.json()
+    assert {key: body.get(key) for key in adapter.tool_history} == adapter.tool_history
+
+
+# A value for each optional field, to see it sent; the tool options only count beside tools.
+OPTION_VALUES: dict[str, dict[str, Any]] = {
+    "temperature": {"temperature": 0.4},
+    "top_p": {"top_p": 0.5},
+    "stop": {"stop": ("END",)},
+    "seed": {"seed": 7},
+    "presence_penalty": {"presence_penalty": 0.25},
+    "frequency_penalty": {"frequency_penalty": 0.75},
+    "user": {"user": "user-42"},
+    "tools": {"tools": TOOLS},
+    "tool_choice": {"tools": TOOLS, "tool_choice": "required"},
+    "parallel_tool_calls": {"tools": TOOLS, "parallel_tool_calls": False},
+    "response_format": {"response_format": ResponseFormat("json_schema", "answer", TIME_SCHEMA, strict=True)},
+}
+
+
+def test_every_option_a_provider_supports_reaches_the_wire(
+    adapter: Adapter, fake: FakeUpstream, provider: Provider
+) -> None:
+    """No silent drops: each option in `supports` changes what the provider is sent."""
+    cases: list[tuple[str, ChatRequest, ChatRequest]] = []
+    for option in sorted(provider.supports):
+        fields = OPTION_VALUES.get(option)
+        if fields is None:  # an OpenAI-only field, sent as it is
+            fields = {"passthrough": {option: {"probe": option}}}
+        baseline = (
+            dataclasses.replace(REQUEST, tools=TOOLS) if "tools" in fields and option != "tools" else REQUEST
+        )
+        cases.append((option, baseline, dataclasses.replace(REQUEST, **fields)))
+
+    async def bodies() -> list[tuple[str, Any, Any]]:
+        sent = []
+        try:
+            for option, baseline, with_option in cases:
+                await _drain(provider, baseline)
+                without = fake.last.json()
+                await _drain(provider, with_option)
+                sent.append((option, without, fake.last.json()))
+        finally:
+            await provider.aclose()
+        return sent
+
+    assert provider.supports, "every HTTP adapter honours some options"
+    for option, without, with_option in aio.run(bodies()):
+        assert without != with_option, f"{adapter.name} declares {option} but does not send it"
+
+
+async def _drain(provider: Provider, request: ChatRequest) -> None:
+    async for _ in provider.stream(request):
+        pass
+
+
+def test_a_call_whose_arguments_are_not_an_object(
+    adapter: Adapter, fake: FakeUpstream, provider: Provider
+) -> None:
+    """OpenAI's wire takes arguments as text and passes them on; the others take an object: refused, with
+    nothing sent, when the text is not one."""
+    call = Message("assistant", (ToolCallPart("call_1", "get_time", "[1, 2]"),))
+    request = dataclasses.replace(REQUEST, messages=(*REQUEST.messages, call))
+    if adapter.arguments_as_text:
+        aio.run(_collect(provider, request))
+        assert fake.last.json()["messages"][-1]["tool_calls"][0]["function"]["arguments"] == "[1, 2]"
+        return
+    error = failure(lambda: aio.run(_collect(provider, request)))
+    assert (error.status, error.kind) == (400, "unsupported") and "get_time" in error.message
+    assert not fake.requests

@@ -9,16 +9,19 @@ from collections.abc import Mapping
 
 import pytest
 
-from domain.events import Event, Finish
+from domain.events import Event, Finish, TextDelta, ToolCallDelta
 from domain.messages import Message, TextPart
 from domain.provider import Provider
 from domain.request import ChatRequest
 from providers import REGISTRY, build_chain, http_provider, openai
 from providers.config import ConfigError, ProviderOptions
+from providers.errors import UpstreamError
 from providers.presets import PRESETS
 from providers.resilient import ResilientProvider, RetryPolicy
 from tests import aio
+from tests.fakes import openai_upstream
 from tests.fakes.openai_upstream import FakeOpenAI
+from tests.fakes.server import Stream
 
 OPTIONS = ProviderOptions(model=None, env_file=None)
 REQUEST = ChatRequest((Message("user", (TextPart("hi"),)),))
@@ -108,3 +111,59 @@ def test_replies_that_start_together_prepare_their_call_once() -> None:
 
 async def collect(provider: Provider) -> list[Event]:
     return [event async for event in provider.stream(REQUEST)]
+
+
+def test_a_fallback_gets_every_option_of_the_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The primary cannot be reached; echo, the fallback, still honours the request's `stop`."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-registry-test-0123456789")
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")  # nothing listens there
+    chain = build_chain(
+        [("openai", OPTIONS), ("echo", OPTIONS)],
+        RetryPolicy(retries=0),
+        breaker_threshold=3,
+        breaker_reset=1.0,
+    )
+    request = ChatRequest((Message("user", (TextPart("one two three"),)),), stop=("three",))
+
+    async def reply() -> str:
+        try:
+            return "".join(
+                [event.text async for event in chain.stream(request) if isinstance(event, TextDelta)]
+            )
+        finally:
+            await chain.aclose()
+
+    assert aio.run(reply()) == "one two "
+    assert chain.supports == REGISTRY["openai"](OPTIONS).supports & REGISTRY["echo"](OPTIONS).supports
+
+
+def test_a_reply_that_broke_off_after_a_tool_call_is_not_retried(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The client has the call's first piece: a retry, or echo as the fallback, would start another reply."""
+    fake = FakeOpenAI().start()
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-registry-test-0123456789")
+    monkeypatch.setenv("OPENAI_BASE_URL", fake.url + "/v1")
+    frames = openai_upstream.tool_call_frames([("call_1", "get_time", ["{}"])])
+    fake.enqueue(Stream(frames[:2], then="drop"))
+    chain = build_chain(
+        [("openai", OPTIONS), ("echo", OPTIONS)],
+        RetryPolicy(backoff=0),
+        breaker_threshold=3,
+        breaker_reset=1.0,
+    )
+    received: list[Event] = []
+
+    async def reply() -> None:
+        try:
+            async for event in chain.stream(REQUEST):
+                received.append(event)
+        finally:
+            await chain.aclose()
+
+    try:
+        with pytest.raises(UpstreamError) as caught:
+            aio.run(reply())
+    finally:
+        fake.stop()
+    assert caught.value.kind == "protocol"
+    assert received == [ToolCallDelta(0, "call_1", "get_time", "")]
+    assert len(fake.requests) == 1

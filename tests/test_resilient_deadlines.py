@@ -24,6 +24,7 @@ class Scripted:
     name = "scripted"
     model = "m"
     accepts_images = False
+    supports: frozenset[str] = frozenset()
 
     def __init__(self, *pauses: float) -> None:
         self.pauses = pauses

@@ -35,8 +35,9 @@ _BY_PREFIX = sorted(
 
 
 def door_for_path(path: str) -> ErrorSpelling:
-    """The door whose dialect a refusal on `path` is spelled in (a middleware's, or a 404's)."""
-    return next(door for pattern, _, door in _BY_PREFIX if pattern.match(path))
+    """The door whose dialect a refusal on `path` is spelled in (a middleware's, or a 404's); Deep Chat's
+    for a path no door claims (even an empty one: a request line too garbled to have a path)."""
+    return next((door for pattern, _, door in _BY_PREFIX if pattern.match(path)), deepchat.DOOR)
 
 
 async def send_error(send: Send, error: GatewayError, path: str) -> None:

@@ -16,8 +16,8 @@ from gateway.doors.deepchat_body import read_json
 from gateway.doors.door import HttpRead
 from gateway.doors.multipart import read_multipart
 from gateway.errors import GatewayError, bad_request
-from gateway.pipeline.chat_input import ChatInput
-from gateway.pipeline.policy import Policy
+from gateway.policy.chat_input import ChatInput
+from gateway.policy.policy import Policy
 
 if TYPE_CHECKING:
     from gateway.profile import Profile

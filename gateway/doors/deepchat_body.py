@@ -11,7 +11,7 @@ import re
 from pydantic import BaseModel, ConfigDict
 
 from gateway.doors import json_body
-from gateway.pipeline.chat_input import Attachment, ChatInput, InputMessage, PageOptions
+from gateway.policy.chat_input import Attachment, ChatInput, InputMessage, PageOptions
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")  # what a prop's name may not carry into a response header
 _OPTIONS = frozenset({"model", "temperature", "max_tokens", "system"})

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from gateway.delivery.spelling import ErrorSpelling, HttpSpelling
-from gateway.pipeline.chat_input import ChatInput
+from gateway.policy.chat_input import ChatInput
 
 if TYPE_CHECKING:
     from starlette.requests import Request

@@ -11,8 +11,8 @@ from starlette.requests import Request
 
 from gateway.doors.deepchat_body import DeepChatBody, DeepChatMessage, chat_input
 from gateway.errors import bad_request, describe_validation
-from gateway.pipeline.attachments import UploadLimits, check_size
-from gateway.pipeline.chat_input import Attachment, ChatInput
+from gateway.policy.attachments import UploadLimits, check_size
+from gateway.policy.chat_input import Attachment, ChatInput
 
 _MESSAGE_FIELD = re.compile(r"message(\d{1,4})")
 _MAX_FIELD_BYTES = 1 << 20  # one message1..N field (a JSON-encoded message)

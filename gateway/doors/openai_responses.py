@@ -34,7 +34,7 @@ from gateway.doors.openai_responses_request import (
     parse,
 )
 from gateway.errors import GatewayError, bad_request
-from gateway.pipeline.chat_input import ChatInput, InputMessage
+from gateway.policy.chat_input import ChatInput, InputMessage
 from gateway.profile import DEFAULT
 
 if TYPE_CHECKING:

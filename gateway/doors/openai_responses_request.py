@@ -18,7 +18,7 @@ from domain.messages import ToolCallPart
 from domain.request import NamedTool, ResponseFormat, ToolChoice, ToolSpec
 from gateway.doors import json_body
 from gateway.errors import bad_request
-from gateway.pipeline.chat_input import Attachment, ChatInput, InputMessage, PageOptions
+from gateway.policy.chat_input import Attachment, ChatInput, InputMessage, PageOptions
 
 
 class ContentPart(BaseModel):

@@ -24,11 +24,11 @@ from gateway.doors.deepchat import DeepChatFrames, error_body
 from gateway.doors.deepchat_body import read_json
 from gateway.errors import GatewayError, unavailable
 from gateway.guards.origin import websocket_origin_allowed
-from gateway.pipeline.chat_input import ChatInput
 from gateway.pipeline.pipeline import Caller
+from gateway.policy.chat_input import ChatInput
 from gateway.profile import DEFAULT, Profile
 from gateway.service import Service
-from gateway.telemetry.record import RequestRecord, account
+from gateway.telemetry.record import RequestRecord, account, record_of
 
 log = logging.getLogger("gateway.ws")
 
@@ -144,6 +144,8 @@ async def _answer(
     """One turn: a reply streamed into one bubble, or one error frame; the socket stays usable."""
     client = websocket.client.host if websocket.client else None
     record = RequestRecord(uuid.uuid4().hex, "WS", websocket.url.path, client)
+    connection = record_of(websocket.scope)  # the request log named the route the socket opened on
+    record.route_template = connection.route_template if connection else "other"
 
     async def locate() -> Profile:
         return profile

@@ -5,22 +5,38 @@ Websocket turns are accounted one by one by the websocket door; the connection i
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.telemetry.metrics import Metrics
 from gateway.telemetry.record import RequestRecord, account
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-_OBSERVED_PREFIXES = ("/chat", "/p/", "/v1/chat/", "/v1/responses", "/v1/messages")
 
 
 class RequestLog:
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(
+        self, app: ASGIApp, metrics: Metrics, routes: list[BaseRoute], quiet: frozenset[str]
+    ) -> None:
         self.app = app
         self.metrics = metrics
+        self.routes = routes  # the app's, to name the route a request was served by
+        self.quiet = quiet  # the routes of probes and static files: no log line, no metrics
+        # Paths repeat (`/chat`, `/p/shop/chat`): each is matched once; invented ones cost a slot each.
+        self._template = functools.lru_cache(maxsize=4096)(self._match)
+
+    def _match(self, kind: str, method: str, path: str) -> str:
+        """The template of the route that serves `path` (`/p/{profile}/chat`), else "other"."""
+        scope = {"type": kind, "method": method, "path": path, "root_path": ""}
+        for route in self.routes:
+            match, _ = route.matches(scope)
+            if match is not Match.NONE:
+                return getattr(route, "path", "other")
+        return "other"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -33,7 +49,8 @@ class RequestLog:
             request_id, scope.get("method", "WS"), scope["path"], client[0] if client else None
         )
         scope.setdefault("state", {})["record"] = record
-        if scope["type"] == "websocket":
+        if scope["type"] == "websocket":  # its turns are accounted by the websocket door
+            record.route_template = self._template("websocket", "GET", scope["path"])
             await self.app(scope, receive, send)
             return
 
@@ -49,7 +66,9 @@ class RequestLog:
             record.status = record.status or 500
             raise
         finally:
-            if scope["path"].startswith(_OBSERVED_PREFIXES) and scope["method"] != "OPTIONS":
+            template = self._template("http", scope["method"], scope["path"])
+            if template not in self.quiet and scope["method"] != "OPTIONS":
+                record.route_template = template
                 account(record, self.metrics)
 
 

@@ -19,7 +19,7 @@ from domain.request import ChatRequest
 from gateway.conversations.memory import Conversation, Conversations, new_id
 from gateway.errors import unavailable
 from gateway.guards.auth import Authenticator
-from gateway.pipeline.chat_input import ChatInput
+from gateway.policy.chat_input import ChatInput
 from gateway.profile import Profile
 from gateway.telemetry.metrics import Metrics
 from gateway.telemetry.record import RequestRecord, observed
@@ -163,8 +163,8 @@ class Pipeline:
         self, profile: Profile, caller: Caller, visitor: str, read: ReadT, slot: Slot
     ) -> Turn[ReadT]:
         provider = profile.ready()
-        request, ignored = profile.policy.judge(read.chat_input)
-        profile.check_capabilities(request)
+        request, ignored, asked = profile.policy.judge(read.chat_input)
+        profile.check_capabilities(request, asked)
         settings = profile.settings
         conversation = None
         named = read.conversation_id or caller.conversation_id

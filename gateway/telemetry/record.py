@@ -8,7 +8,6 @@ secret is ever recorded.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import asdict, dataclass, field
@@ -22,13 +21,6 @@ from gateway.telemetry.metrics import Metrics
 from providers.errors import UpstreamError
 
 access_log = logging.getLogger("gateway.access")
-
-_PROFILE_SEGMENT = re.compile(r"^/p/[^/]+/")
-ROUTES = frozenset(
-    prefix + route
-    for prefix in ("", "/p/{profile}")
-    for route in ("/chat", "/chat-stream", "/chat/ws", "/chat/history", "/v1/responses", "/v1/messages")
-) | {"/v1/chat/completions"}
 
 
 @dataclass(slots=True)
@@ -47,18 +39,15 @@ class RequestRecord:
     output_tokens: int | None = None
     upstream_error: str | None = None
     disconnected: bool = False
+    # The route that served it, as a metric label (`/p/{profile}/chat`): a fixed set, whatever paths
+    # clients invent ("other" when no route matched). Not logged: `route` holds the path itself.
+    route_template: str = field(default="other", repr=False)
     started: float = field(default_factory=time.perf_counter, repr=False)
 
     def log_fields(self) -> dict[str, object]:
         fields = asdict(self)
-        del fields["started"]
+        del fields["started"], fields["route_template"]
         return fields
-
-
-def route_label(path: str) -> str:
-    """The route a path was served by, as a metric label: a fixed set, whatever paths clients invent."""
-    route = _PROFILE_SEGMENT.sub("/p/{profile}/", path, count=1)
-    return route if route in ROUTES else "other"
 
 
 def record_of(scope: Scope) -> RequestRecord | None:
@@ -69,7 +58,7 @@ def record_of(scope: Scope) -> RequestRecord | None:
 def account(record: RequestRecord, metrics: Metrics) -> None:
     """The request is over: its metrics and its one log line."""
     record.duration_ms = round((time.perf_counter() - record.started) * 1000, 2)
-    route, profile, provider = route_label(record.route), record.profile or "none", record.provider or "none"
+    route, profile, provider = record.route_template, record.profile or "none", record.provider or "none"
     metrics.requests.labels(route, profile, provider, str(record.status)).inc()
     metrics.duration.labels(route, profile, provider).observe(record.duration_ms / 1000)
     access_log.info(orjson.dumps({"event": "request", **record.log_fields()}).decode())

@@ -112,3 +112,39 @@ class FakeAnthropic(FakeUpstream):
                 }
             ),
         )
+
+
+def tool_use_frames(calls: list[tuple[str, str, list[str]]], *, text: str | None = None) -> list[bytes]:
+    """A reply that calls tools: an optional text block, then per (id, name, partial JSON pieces) a
+    `tool_use` block opened with empty input, an empty `input_json_delta` first (as the API sends it),
+    the pieces, and its stop; then `stop_reason: tool_use`."""
+    frames = [message_start()]
+    blocks: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
+    if text:
+        blocks.append(({"type": "text", "text": ""}, [{"type": "text_delta", "text": text}]))
+    for call_id, name, pieces in calls:
+        deltas = [{"type": "input_json_delta", "partial_json": piece} for piece in ["", *pieces]]
+        blocks.append(({"type": "tool_use", "id": call_id, "name": name, "input": {}}, deltas))
+    for index, (block, deltas) in enumerate(blocks):
+        frames.append(
+            event(
+                "content_block_start", {"type": "content_block_start", "index": index, "content_block": block}
+            )
+        )
+        frames += [
+            event("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta})
+            for delta in deltas
+        ]
+        frames.append(event("content_block_stop", {"type": "content_block_stop", "index": index}))
+    frames.append(
+        event(
+            "message_delta",
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": "tool_use", "stop_sequence": None},
+                "usage": {"output_tokens": 57},
+            },
+        )
+    )
+    frames.append(event("message_stop", {"type": "message_stop"}))
+    return frames

@@ -44,3 +44,21 @@ class FakeGemini(FakeUpstream):
         if "alt=sse" not in request.query:
             return error(400, "this fake only streams SSE", "INVALID_ARGUMENT")
         return Stream(stream_frames(list(self.tokens)))
+
+
+def function_call_frames(calls: list[tuple[str, dict[str, Any]]], *, text: str | None = None) -> list[bytes]:
+    """A reply that calls tools, as Gemini streams it: the calls whole, in one chunk, each a `functionCall`
+    part with its `args` an object and no id (the first with its thought signature), with finishReason
+    STOP and the usage."""
+    parts: list[dict[str, Any]] = [{"text": text}] if text else []
+    for index, (name, args) in enumerate(calls):
+        part: dict[str, Any] = {"functionCall": {"name": name, "args": args}}
+        if index == 0:
+            part["thoughtSignature"] = "CiQBVKhc7oFakeSignature0123456789"
+        parts.append(part)
+    body = {
+        "candidates": [{"content": {"role": "model", "parts": parts}, "finishReason": "STOP", "index": 0}],
+        "usageMetadata": {"promptTokenCount": 30, "candidatesTokenCount": 12, "totalTokenCount": 42},
+        "modelVersion": "gemini-fake",
+    }
+    return [b"data: " + _json(body) + b"\r\n\r\n"]

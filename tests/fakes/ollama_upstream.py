@@ -51,3 +51,29 @@ class FakeOllama(FakeUpstream):
         if model == "missing-model":
             return Reply(404, json.dumps({"error": f"model '{model}' not found"}).encode())
         return Stream(stream_lines(list(self.tokens)), content_type="application/x-ndjson")
+
+
+def tool_call_lines(calls: list[tuple[str, dict[str, Any]]], *, text: str | None = None) -> list[bytes]:
+    """A reply that calls tools, as `/api/chat` streams it: one line with the calls whole (arguments an
+    object, no id), then the `done` line, whose reason is still "stop"."""
+    message: dict[str, Any] = {
+        "role": "assistant",
+        "content": text or "",
+        "tool_calls": [{"function": {"name": name, "arguments": args}} for name, args in calls],
+    }
+    return [
+        line(
+            {"model": "llama-fake", "created_at": "2026-11-24T00:00:00Z", "message": message, "done": False}
+        ),
+        line(
+            {
+                "model": "llama-fake",
+                "created_at": "2026-11-24T00:00:01Z",
+                "message": {"role": "assistant", "content": ""},
+                "done": True,
+                "done_reason": "stop",
+                "prompt_eval_count": 30,
+                "eval_count": 12,
+            }
+        ),
+    ]

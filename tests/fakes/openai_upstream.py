@@ -101,3 +101,24 @@ class FakeOpenAI(FakeUpstream):
         if request.json().get("stream"):
             return Stream(stream_frames(list(self.tokens)))
         return Reply(200, completion("".join(self.tokens)))
+
+
+def tool_call_frames(calls: list[tuple[str, str, list[str]]], *, text: str | None = None) -> list[bytes]:
+    """A reply that calls tools: for each (id, name, argument fragments), a first chunk with its id and
+    name and empty arguments, then one chunk per fragment, as OpenAI streams them; then
+    `finish_reason: tool_calls`, usage and `[DONE]`."""
+    frames = [chunk({"role": "assistant", "content": text, "refusal": None})]
+    for index, (call_id, name, fragments) in enumerate(calls):
+        first = {
+            "index": index,
+            "id": call_id,
+            "type": "function",
+            "function": {"name": name, "arguments": ""},
+        }
+        frames.append(chunk({"tool_calls": [first]}))
+        frames += [
+            chunk({"tool_calls": [{"index": index, "function": {"arguments": fragment}}]})
+            for fragment in fragments
+        ]
+    frames += [chunk({}, "tool_calls"), usage_chunk(41, 23), DONE]
+    return frames

@@ -13,7 +13,7 @@ from pathlib import PurePath
 
 from domain.messages import FilePart, ImagePart
 from gateway.errors import bad_request
-from gateway.pipeline.chat_input import Attachment
+from gateway.policy.chat_input import Attachment
 
 # Image types both OpenAI and Anthropic accept as image inputs.
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})

@@ -8,19 +8,22 @@ caller's system text only when allowed, and turns the input into the provider re
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, NamedTuple
 
 from domain.messages import Message, Part, TextPart, ToolResultPart
-from domain.request import ChatRequest
+from domain.request import ChatRequest, requested_options
 from gateway.errors import bad_request
-from gateway.pipeline.attachments import UploadLimits, to_part
-from gateway.pipeline.chat_input import ChatInput, InputMessage
+from gateway.policy.attachments import UploadLimits, to_part
+from gateway.policy.chat_input import ChatInput, InputMessage
 
 
 class Judged(NamedTuple):
     request: ChatRequest
     ignored: tuple[str, ...]  # what the caller sent that the request leaves out, by name
+    # The options the caller chose, for the provider to honour or refuse by name; the operator's own
+    # defaults are not among them (an adapter that cannot send the operator's temperature leaves it out).
+    asked: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,15 +57,16 @@ class Policy:
         client_system = self._client_system(chat_input, ignored)
         system = "\n\n".join(text for text in (self.system_prompt, client_system) if text) or None
         temperature = self._temperature(options.temperature)
-        request = ChatRequest(
+        asked = ChatRequest(
             self._messages(chat_input.messages),
             system=system,
             model=self._model(options.model),
             max_tokens=self._max_tokens(options.max_tokens),
-            temperature=self.temperature if temperature is None else temperature,
+            temperature=temperature,
             **chat_input.fields,
         )
-        return Judged(request, tuple(ignored))
+        request = asked if temperature is not None else replace(asked, temperature=self.temperature)
+        return Judged(request, tuple(ignored), requested_options(asked))
 
     def request_for(self, chat_input: ChatInput) -> ChatRequest:
         return self.judge(chat_input).request
