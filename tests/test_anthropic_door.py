@@ -159,3 +159,60 @@ def test_auth_and_limits_as_anthropic_says_them() -> None:
         assert limited.value.response.headers["retry-after"]
     finally:
         gateway.stop()
+
+
+WEATHER = {
+    "name": "get_weather",
+    "description": "The weather in a city.",
+    "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+}
+
+
+def test_a_tool_use_round_trip_over_an_openai_provider(
+    over_openai: GatewayProcess, fake_openai: FakeOpenAI
+) -> None:
+    gateway = client(over_openai)
+    calls = [("call_w", "get_weather", ['{"city":', ' "Paris"}'])]
+    fake_openai.enqueue(Stream(openai_upstream.tool_call_frames(calls, text="Let me look.")))
+    question = {"role": "user", "content": "Weather in Paris?"}
+    with gateway.messages.stream(
+        model="gpt-4o-mini", max_tokens=100, messages=[question], tools=[WEATHER], tool_choice={"type": "any"}
+    ) as stream:
+        final = stream.get_final_message()
+    assert final.stop_reason == "tool_use"
+    text, call = final.content
+    assert text.type == "text" and text.text == "Let me look."
+    assert call.type == "tool_use" and (call.id, call.name, call.input) == (
+        "call_w",
+        "get_weather",
+        {"city": "Paris"},
+    )
+    sent = fake_openai.last.json()
+    assert sent["tools"][0]["function"]["parameters"] == WEATHER["input_schema"]
+    assert sent["tool_choice"] == "required"
+    # The client runs the tool and answers with a tool_result block, as Anthropic's guide does.
+    answer = gateway.messages.create(
+        model="gpt-4o-mini",
+        max_tokens=100,
+        tools=[WEATHER],
+        messages=[
+            question,
+            {"role": "assistant", "content": final.content},
+            {
+                "role": "user",
+                "content": [{"type": "tool_result", "tool_use_id": "call_w", "content": "18 C"}],
+            },
+        ],
+    )
+    assert answer.content[0].text == "Hello, world!"
+    assert answer.stop_reason == "end_turn"
+    sent_messages = fake_openai.last.json()["messages"]
+    assert sent_messages[1]["tool_calls"][0]["function"] == {
+        "name": "get_weather",
+        "arguments": '{"city":"Paris"}',
+    }
+    assert (sent_messages[2]["role"], sent_messages[2]["tool_call_id"], sent_messages[2]["content"]) == (
+        "tool",
+        "call_w",
+        "18 C",
+    )

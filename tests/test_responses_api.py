@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import openai
@@ -179,26 +180,58 @@ def test_a_conversation_belongs_to_the_tokens_subject() -> None:
         gateway.stop()
 
 
-def test_tools_reach_the_provider_or_are_refused_by_name(
-    over_openai: GatewayProcess, fake_openai: FakeOpenAI
-) -> None:
-    tool = {
-        "type": "function",
-        "name": "get_weather",
-        "description": "The weather in a city.",
-        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
-        "strict": False,
-    }
-    requests_before = len(fake_openai.requests)
-    try:
-        client(over_openai).responses.create(model="gpt-4o-mini", input="Weather in Paris?", tools=[tool])
-    except openai.BadRequestError as refused:
-        # A provider that cannot call tools yet: refused by the field's name before it is called.
-        assert refused.param == "tools"
-        assert len(fake_openai.requests) == requests_before
-    else:
-        sent = fake_openai.last.json()
-        assert sent["tools"][0]["function"]["name"] == "get_weather"
+WEATHER = {
+    "type": "function",
+    "name": "get_weather",
+    "description": "The weather in a city.",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    "strict": False,
+}
+
+
+def test_a_function_calling_round_trip(over_openai: GatewayProcess, fake_openai: FakeOpenAI) -> None:
+    gateway = client(over_openai)
+    calls = [("call_w", "get_weather", ['{"city":', ' "Paris"}'])]
+    fake_openai.enqueue(Stream(openai_upstream.tool_call_frames(calls)))
+    question = [{"role": "user", "content": "Weather in Paris?"}]
+    with gateway.responses.stream(model="gpt-4o-mini", input=question, tools=[WEATHER]) as stream:
+        arguments = [
+            event.delta for event in stream if event.type == "response.function_call_arguments.delta"
+        ]
+        final = stream.get_final_response()
+    assert arguments == ['{"city":', ' "Paris"}']
+    [call] = final.output
+    assert call.type == "function_call" and (call.call_id, call.name) == ("call_w", "get_weather")
+    assert json.loads(call.arguments) == {"city": "Paris"}
+    sent = fake_openai.last.json()
+    assert sent["tools"][0]["function"]["name"] == "get_weather"
+    # The caller runs the tool and sends its output with the call, as OpenAI's guide does.
+    answer = gateway.responses.create(
+        model="gpt-4o-mini",
+        input=[
+            *question,
+            *final.output,
+            {"type": "function_call_output", "call_id": "call_w", "output": "18 C"},
+        ],
+        tools=[WEATHER],
+    )
+    assert answer.output_text == "Hello, world!"
+    sent_messages = fake_openai.last.json()["messages"]
+    assert sent_messages[1]["tool_calls"][0]["id"] == "call_w"
+    assert sent_messages[1]["tool_calls"][0]["function"]["name"] == "get_weather"
+    assert (sent_messages[2]["role"], sent_messages[2]["tool_call_id"]) == ("tool", "call_w")
+
+
+def test_a_whole_response_that_calls_a_function(over_openai: GatewayProcess, fake_openai: FakeOpenAI) -> None:
+    calls = [("call_1", "get_weather", ['{"city": "Oslo"}']), ("call_2", "get_weather", ['{"city": "Rome"}'])]
+    fake_openai.enqueue(Stream(openai_upstream.tool_call_frames(calls, text="Checking.")))
+    response = client(over_openai).responses.create(
+        model="gpt-4o-mini", input="Oslo and Rome?", tools=[WEATHER], tool_choice="required"
+    )
+    assert [item.type for item in response.output] == ["message", "function_call", "function_call"]
+    assert response.output_text == "Checking."
+    assert [json.loads(item.arguments)["city"] for item in response.output[1:]] == ["Oslo", "Rome"]
+    assert fake_openai.last.json()["tool_choice"] == "required"
 
 
 def test_a_failure_mid_stream_is_response_failed(
