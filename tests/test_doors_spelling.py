@@ -15,7 +15,7 @@ import openai
 
 from domain.events import Event, Finish, TextDelta, ToolCallDelta, Usage
 from gateway.doors.anthropic_messages import MessageEvents
-from gateway.doors.openai_responses import ResponseEvents
+from gateway.doors.openai_responses_events import ResponseEvents
 from gateway.errors import GatewayError, unavailable
 
 CALLS: list[Event] = [

@@ -16,7 +16,8 @@ from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse
 
 from gateway.connection import caller_of, service_of
-from gateway.doors.openai_responses import CONVERSATION_ID, CONVERSATIONS_OFF, new_id
+from gateway.doors.openai_responses import CONVERSATION_ID, CONVERSATIONS_OFF
+from gateway.doors.openai_responses_events import new_id
 from gateway.errors import GatewayError, bad_request
 from gateway.profile import DEFAULT, Profile
 from gateway.service import Service
