@@ -27,7 +27,7 @@ from gateway.middleware.error_boundary import ErrorBoundary
 from gateway.middleware.inflight import InFlight, TrackInFlight
 from gateway.middleware.request_log import RequestLog
 from gateway.middleware.require_origin import RequireOrigin
-from gateway.routes import demo, health, history, models
+from gateway.routes import conversations, demo, health, history, models
 from gateway.service import Service
 from gateway.settings import Settings
 from gateway.telemetry import logredact
@@ -62,7 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for door in HTTP_DOORS:
         app.router.routes.extend(serve.routes(door))
     app.router.routes.extend(websocket.routes())
-    for module in (history, models, health, demo):
+    for module in (history, conversations, models, health, demo):
         app.include_router(module.router)
     # add_middleware wraps what is there: the last added is the outermost.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout)

@@ -15,6 +15,9 @@ from gateway.profile import DEFAULT, Profile
 from gateway.service import Service
 from gateway.telemetry.record import RequestRecord, record_of
 
+# Anthropic's door: its SDK sends the key as `x-api-key`, so the gateway token may come that way there.
+API_KEY_PATH = "/v1/messages"
+
 
 def service_of(connection: HTTPConnection) -> Service:
     service: Service = connection.app.state.service
@@ -27,12 +30,15 @@ def profile_in_path(connection: HTTPConnection, service: Service) -> Profile:
 
 
 def caller_of(connection: HTTPConnection) -> Caller:
-    """The caller: its token from `Authorization: Bearer`, its conversation from `X-Conversation-Id`."""
+    """The caller: its token from `Authorization: Bearer` (or `x-api-key` on Anthropic's door), its
+    conversation from `X-Conversation-Id`."""
     client = connection.client
     record = record_of(connection.scope)
     if record is None:  # served without the request log (a bare app in a test)
         record = RequestRecord("-", connection.scope.get("method", "WS"), connection.url.path, None)
     token = bearer_token(connection.headers.get("authorization"))
+    if token is None and connection.url.path.endswith(API_KEY_PATH):
+        token = connection.headers.get("x-api-key")
     return Caller(token, client.host if client else None, record, conversation_of(connection))
 
 

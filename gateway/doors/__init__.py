@@ -12,11 +12,16 @@ import re
 from starlette.types import Send
 
 from gateway.delivery.spelling import ErrorSpelling
-from gateway.doors import deepchat, openai_chat
+from gateway.doors import anthropic_messages, deepchat, openai_chat, openai_responses
 from gateway.doors.door import HttpDoor
 from gateway.errors import GatewayError
 
-HTTP_DOORS: tuple[HttpDoor, ...] = (deepchat.DOOR, openai_chat.DOOR)
+HTTP_DOORS: tuple[HttpDoor, ...] = (
+    deepchat.DOOR,
+    openai_chat.DOOR,
+    openai_responses.DOOR,
+    anthropic_messages.DOOR,
+)
 
 # Longest prefix first, so `/v1/...` finds OpenAI's door before Deep Chat's `/` claims it.
 _BY_PREFIX = sorted(

@@ -31,6 +31,9 @@ class HttpRead:
     # Whether a turn that names no conversation starts one, handed back as a cookie (Deep Chat's pages
     # cannot name one); an API client that names none keeps none.
     remember_unnamed: bool = True
+    # A conversation the body names (the Responses API's response and conversation ids): it wins over
+    # the connection's `X-Conversation-Id` and cookie.
+    conversation_id: str | None = None
 
 
 class HttpDoor(ErrorSpelling, Protocol):

@@ -51,6 +51,7 @@ def routes() -> list[BaseRoute]:
 class FrameRead:
     chat_input: ChatInput
     remember_unnamed: bool = True  # the socket's own id was made at the handshake; this is never asked
+    conversation_id: str | None = None  # the socket's frames name none: its handshake did
 
 
 async def serve(websocket: WebSocket) -> None:

@@ -46,6 +46,12 @@ class Read(Protocol):
         """Whether a turn that names no conversation starts one (and the door hands its id back)."""
         ...
 
+    @property
+    def conversation_id(self) -> str | None:
+        """The conversation the body names (an API door's, e.g. a response's id), checked by the door;
+        it wins over the connection's."""
+        ...
+
 
 ReadT = TypeVar("ReadT", bound=Read)
 
@@ -161,12 +167,13 @@ class Pipeline:
         profile.check_capabilities(request, asked)
         settings = profile.settings
         conversation = None
-        if settings.conversations and (caller.conversation_id or read.remember_unnamed):
-            conversation_id = caller.conversation_id or new_id()
+        named = read.conversation_id or caller.conversation_id
+        if settings.conversations and (named or read.remember_unnamed):
+            conversation_id = named or new_id()
             conversation = await self.conversations.open(
                 self.conversation_key(profile, visitor, conversation_id),
                 conversation_id,
-                made_here=caller.conversation_id is None,
+                made_here=named is None,
                 request=request,
                 settings=settings,
             )
