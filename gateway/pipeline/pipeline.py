@@ -101,6 +101,7 @@ class Pipeline:
         if self.log_content:
             # repr: a newline in a message cannot forge a log line
             log.info("chat from %s: %r", caller.address, request.messages[-1].text)
+        reserved = await profile.limiter.reserve_tokens(visitor, request)
 
         def started() -> None:
             self.streams += 1
@@ -110,8 +111,8 @@ class Pipeline:
             self.streams -= 1
             profile.stream_ended()
             tokens = (record.input_tokens or 0) + (record.output_tokens or 0)
-            if tokens and profile.settings.tokens_per_day:
-                self._spend(profile, visitor, tokens)
+            if tokens != reserved and profile.settings.tokens_per_day:
+                self._spend(profile, visitor, reserved, tokens)
 
         events = observed(provider.stream(request), record, self.metrics, started, ended)
         if conversation is not None:
@@ -123,8 +124,8 @@ class Pipeline:
         subject = visitor if self.authenticator.enabled else "-"
         return Conversations.key(profile.name, subject, conversation_id)
 
-    def _spend(self, profile: Profile, visitor: str, tokens: int) -> None:
-        task = asyncio.ensure_future(profile.limiter.spend_tokens(visitor, tokens))
+    def _spend(self, profile: Profile, visitor: str, reserved: int, tokens: int) -> None:
+        task = asyncio.ensure_future(profile.limiter.settle_tokens(visitor, reserved, tokens))
         self._background.add(task)  # keep a reference until it is done
         task.add_done_callback(self._background.discard)
 
