@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
+from contextvars import ContextVar
 from typing import Literal
 
 from limits import RateLimitItem, RateLimitItemPerDay, RateLimitItemPerMinute
@@ -30,6 +31,11 @@ from gateway.errors import GatewayError, rate_limited, unavailable
 from gateway.redis_url import limits_uri
 
 log = logging.getLogger("gateway.ratelimit")
+
+# Whether the store failed while this request was admitted (a request, or a websocket turn, runs in one
+# task): its reservation is then not tried, since a store that does not answer costs a timeout per call,
+# and the calls of one request come one after another before its reply.
+_store_failed_at_admission: ContextVar[bool] = ContextVar("store_failed_at_admission", default=False)
 
 # A reply's length when neither the operator (GATEWAY_MAX_TOKENS) nor the request sets max_tokens.
 DEFAULT_REPLY_TOKENS = 1024
@@ -77,6 +83,7 @@ class RateLimiter:
 
     async def admit(self, visitor: str) -> None:
         """Count one request for `visitor`; raise a 429 `GatewayError` if a limit is used up."""
+        _store_failed_at_admission.set(False)
         try:
             if self._tokens and not await self._token_window.test(self._tokens, self._tokens_key, visitor):
                 raise rate_limited(
@@ -94,12 +101,13 @@ class RateLimiter:
             raise  # the 429 itself
         except Exception as exc:  # the store failed, whatever it raised (why: gateway/redis_url.py)
             self._storage_failed(exc)
+            _store_failed_at_admission.set(True)  # failing open: the request goes on, uncounted
 
     async def reserve_tokens(self, visitor: str, request: ChatRequest) -> int:
         """Hold what a reply to `request` may cost in `visitor`'s daily budget; the tokens held, to
         settle with `settle_tokens` when the reply ends. Raises a 429 `GatewayError` when the budget is
         already spent."""
-        if not self._tokens:
+        if not self._tokens or _store_failed_at_admission.get():
             return 0
         tokens = estimated_tokens(request)
         try:
