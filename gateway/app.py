@@ -65,7 +65,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (history, conversations, models, health, demo):
         app.include_router(module.router)
     # add_middleware wraps what is there: the last added is the outermost.
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.max_body_bytes,
+        timeout=settings.body_timeout,
+        min_rate=settings.body_min_rate,
+        deadline=settings.body_deadline,
+    )
     if settings.require_origin:
         app.add_middleware(RequireOrigin)
     app.add_middleware(ErrorBoundary)

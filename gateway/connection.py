@@ -10,6 +10,7 @@ from starlette.requests import HTTPConnection
 
 from gateway.conversations.memory import COOKIE, HEADER, checked_id, is_valid_id
 from gateway.guards.auth import bearer_token
+from gateway.guards.origin import check_cookie_origin
 from gateway.pipeline.pipeline import Caller
 from gateway.profile import DEFAULT, Profile
 from gateway.service import Service
@@ -50,7 +51,12 @@ def conversation_of(connection: HTTPConnection, supplied: str | None = None) -> 
     if named is not None:
         return checked_id(named)
     cookie = connection.cookies.get(COOKIE)
-    return cookie if cookie is not None and is_valid_id(cookie) else None
+    if cookie is not None and is_valid_id(cookie):
+        check_cookie_origin(
+            connection, service_of(connection).profile_for_path(connection.url.path).settings.cors_origins
+        )
+        return cookie
+    return None
 
 
 def conversation_cookie(

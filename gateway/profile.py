@@ -5,10 +5,8 @@ The unprefixed routes serve the default profile, configured by the `GATEWAY_*` v
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from limits.aio.storage import Storage
 
@@ -40,16 +38,12 @@ class Profile:
     limiter: RateLimiter
     policy: Policy
     streams: int = 0  # replies under way on this profile
-    _idle: asyncio.Event = field(default_factory=asyncio.Event)
 
     def stream_started(self) -> None:
         self.streams += 1
-        self._idle.clear()
 
     def stream_ended(self) -> None:
         self.streams -= 1
-        if not self.streams:
-            self._idle.set()
 
     @classmethod
     def build(cls, name: str, settings: Settings, storage: Storage, metrics: Metrics) -> Profile:
@@ -89,15 +83,9 @@ class Profile:
                 400, f"The {provider.name} provider cannot honour {names}; remove it from the request."
             ).about(unsupported[0])
 
-    async def retire(self, grace: float) -> None:
-        """Close once the replies under way have ended (a reload replaced this profile)."""
-        if self.streams:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(grace):
-                    await self._idle.wait()
-        await self.aclose()
-
     async def aclose(self) -> None:
+        """Close the provider's clients; each closes once its replies under way have ended, however long
+        they run (a reload replaces a profile while it streams)."""
         if self.provider is not None:
             await self.provider.aclose()
 

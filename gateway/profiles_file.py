@@ -41,10 +41,15 @@ def load_profiles(path: str, env_file: str | None = ".env") -> dict[str, Setting
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError("GATEWAY_CONFIG", f"cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        raise ConfigError("GATEWAY_CONFIG", f"{path}, line {line}: not UTF-8 text") from None
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("GATEWAY_CONFIG", f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib reads nested arrays and inline tables recursively
+        raise ConfigError("GATEWAY_CONFIG", f"{path}: arrays or tables nested too deeply") from None
     unknown = sorted(set(document) - {"profiles"})
     if unknown:
         raise _problem(path, text, None, unknown[0], "unknown table; profiles go in [profiles.NAME]")

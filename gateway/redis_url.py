@@ -27,15 +27,29 @@ TIMEOUT = 2.0  # seconds to connect, and for each command: a Redis that hangs mu
 
 
 def check(url: str) -> str:
-    """The URL if its form is one of the three; ValueError naming them otherwise."""
+    """The URL if its form is one of the three; ValueError naming them otherwise.
+
+    The messages never quote the URL: it may hold a password, and a password holding an unencoded `/`
+    or `@` ends up in what looks like the host, port or path.
+    """
     parts = urlsplit(url)
     if parts.scheme not in SCHEMES or not parts.netloc:
         raise ValueError(
             "use redis://host:port/db (rediss:// for TLS), redis+sentinel://host:port,host:port/service "
             "or redis+cluster://host:port,host:port"
         )
-    if parts.scheme == "redis+sentinel" and not parts.path.strip("/"):
-        raise ValueError("a Sentinel URL names its service: redis+sentinel://host:port/service_name")
+    for node in _nodes(parts.netloc):
+        if node and not _port_of(node):
+            raise ValueError(
+                "a port is not a number from 1 to 65535 (percent-encode a ':', '/' or '@' in the password)"
+            )
+    path = parts.path.strip("/")
+    if parts.scheme == "redis+sentinel":
+        if not path:
+            raise ValueError("a Sentinel URL names its service: redis+sentinel://host:port/service_name")
+        path = path.partition("/")[2]
+    if parts.scheme != "redis+cluster" and path and not path.isdigit():
+        raise ValueError("the database, at the end of the path, is a number: redis://host:port/0")
     return url
 
 
@@ -48,7 +62,7 @@ def client(url: str) -> redis.Redis | RedisCluster:
     if parts.scheme in ("redis", "rediss"):
         return redis.Redis.from_url(url, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT)
     password = unquote(parts.password) if parts.password else None
-    nodes = [_host_port(node) for node in parts.netloc.rpartition("@")[2].split(",")]
+    nodes = [_host_port(node) for node in _nodes(parts.netloc)]
     if parts.scheme == "redis+cluster":
         return RedisCluster(
             startup_nodes=[ClusterNode(host, port) for host, port in nodes],
@@ -67,6 +81,21 @@ def client(url: str) -> redis.Redis | RedisCluster:
     return master
 
 
+def _nodes(netloc: str) -> list[str]:
+    return netloc.rpartition("@")[2].split(",")
+
+
+def _port_of(node: str) -> int | None:
+    """The node's port (6379 when it names none); None when what stands for it is not a port."""
+    host, colon, port = node.rpartition(":")
+    if not colon or not host or node.endswith("]"):  # `host`, `[::1]`: no port
+        return 6379
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        return None
+    return int(port)
+
+
 def _host_port(node: str) -> tuple[str, int]:
-    host, _, port = node.rpartition(":")
-    return (host or node), int(port or 6379) if host else 6379
+    host, colon, _ = node.rpartition(":")
+    port = _port_of(node) or 6379
+    return (host if colon and host and not node.endswith("]") else node), port

@@ -1,16 +1,16 @@
 """What one gateway process holds for its whole life: the profiles, the pipeline, the metrics.
 
 Profiles come from the environment alone, or from the `GATEWAY_CONFIG` file. `reload()` (on SIGHUP)
-builds the file's profiles anew and swaps them in whole: new requests use the new ones, replies in flight
-finish on the old ones, whose provider clients close once their last reply has ended. A file that does not
-load keeps the running profiles.
+reads the file again and swaps the profiles in whole: a profile whose settings did not change stays the
+same live object (its provider, its connections, its replies untouched); a changed one is built anew, and
+new requests use it while replies in flight finish on the old one, whose provider clients close once their
+last reply has ended, however long it runs. A file that does not load keeps the running profiles.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from limits.aio.storage import Storage
 
@@ -39,7 +39,6 @@ class Service:
     pipeline: Pipeline
     storage: Storage
     profiles: dict[str, Profile]
-    _retiring: set[asyncio.Task[None]] = field(default_factory=set)
 
     @classmethod
     def start(cls, settings: Settings, metrics: Metrics) -> Service:
@@ -87,10 +86,11 @@ class Service:
             log.warning("reload asked for, but GATEWAY_CONFIG names no file; nothing to reload")
             return False
         try:
-            profiles = build_profiles(self.settings, self.storage, self.metrics)
-            broken = next((profile for profile in profiles.values() if profile.problem), None)
+            profiles = build_profiles(self.settings, self.storage, self.metrics, self.profiles)
+            built = [profile for profile in profiles.values() if profile not in self.profiles.values()]
+            broken = next((profile for profile in built if profile.problem), None)
             if broken is not None:
-                for profile in profiles.values():
+                for profile in built:
                     await profile.aclose()
                 raise ConfigError("GATEWAY_CONFIG", f"profile {broken.name!r}: {broken.problem}")
         except ConfigError as exc:
@@ -98,24 +98,30 @@ class Service:
             return False
         old, self.profiles = self.profiles, profiles
         for profile in old.values():
-            task = asyncio.ensure_future(profile.retire(grace=self.settings.drain_seconds + 5))
-            self._retiring.add(task)
-            task.add_done_callback(self._retiring.discard)
-        log.info("profiles reloaded: %s", ", ".join(sorted(profiles)))
+            if profile not in profiles.values():
+                await profile.aclose()  # its clients close once its last reply has ended
+        unchanged = sorted(name for name, profile in profiles.items() if profile in old.values())
+        log.info("profiles reloaded: %s; unchanged: %s", ", ".join(sorted(profiles)), ", ".join(unchanged))
         return True
 
     async def aclose(self) -> None:
         await self.pipeline.aclose()
-        if self._retiring:
-            await asyncio.wait(set(self._retiring), timeout=2)
         for profile in self.profiles.values():
             await profile.aclose()
 
 
-def build_profiles(settings: Settings, storage: Storage, metrics: Metrics) -> dict[str, Profile]:
-    """Every profile, live; a profile whose provider is not configured answers 503 saying why (the CLI
-    refuses to start with one; a reload refuses the file). Raises `ConfigError` for a file that does not
-    load."""
+def build_profiles(
+    settings: Settings, storage: Storage, metrics: Metrics, running: dict[str, Profile] | None = None
+) -> dict[str, Profile]:
+    """Every profile, live; one of `running` whose settings are unchanged is kept as it is. A profile
+    whose provider is not configured answers 503 saying why (the CLI refuses to start with one; a reload
+    refuses the file). Raises `ConfigError` for a file that does not load."""
     named = load_profiles(settings.config) if settings.config else {}
     named.setdefault(DEFAULT, settings)
-    return {name: Profile.build(name, each, storage, metrics) for name, each in named.items()}
+    running = running or {}
+    return {
+        name: kept
+        if (kept := running.get(name)) is not None and kept.settings == profile_settings
+        else Profile.build(name, profile_settings, storage, metrics)
+        for name, profile_settings in named.items()
+    }

@@ -78,6 +78,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(32 * 1024 * 1024, ge=1024)
     header_timeout: float = Field(10.0, gt=0, description="seconds a client may take to send a request head")
     body_timeout: float = Field(30.0, gt=0, description="seconds a request body may pause while it arrives")
+    body_min_rate: int = Field(
+        1024, ge=0, description="bytes a second a body must average once body_timeout has passed; 0: off"
+    )
+    body_deadline: float = Field(300.0, gt=0, description="seconds a whole request body may take to arrive")
     max_messages: int = Field(200, ge=1)
     max_message_chars: int = Field(32_000, ge=1)
     max_total_chars: int = Field(200_000, ge=1)
@@ -259,6 +263,8 @@ PROCESS_WIDE = frozenset(
         "max_body_bytes",
         "header_timeout",
         "body_timeout",
+        "body_min_rate",
+        "body_deadline",
         "redis_url",
         "redis_failure",
         "api_keys",

@@ -74,8 +74,11 @@ def load_settings(cls: type[SettingsT], env_file: str | None) -> SettingsT:
     except ValidationError as exc:
         error = exc.errors(include_url=False)[0]
         field = str(error["loc"][0]) if error["loc"] else ""
-        variable = (str(cls.model_config.get("env_prefix", "")) + field).upper()
+        # A field read from a variable of its own (`validation_alias`, as REDIS_URL) is named by it.
+        aliased = field not in cls.model_fields
+        variable = (field if aliased else str(cls.model_config.get("env_prefix", "")) + field).upper()
         got = error.get("input")
-        secret = any(word in field for word in ("key", "secret", "token", "password"))
+        # URLs are not quoted either: one may hold a password (redis://:password@host).
+        secret = any(word in field.lower() for word in ("key", "secret", "token", "password", "url"))
         shown = f" (got {got!r})" if isinstance(got, str) and not secret and len(got) < 80 else ""
         raise ConfigError(variable, str(error["msg"]).removeprefix("Value error, ") + shown) from None

@@ -84,6 +84,8 @@ class HttpProvider:
         self._endpoint = endpoint
         self._options = options
         self._session: aiohttp.ClientSession | None = None  # opened in the event loop, by the first call
+        self._replies = 0  # replies under way: closing waits for them
+        self._closing = False
         self._prepared: dict[str, Prepared] = {}
         self._preparing = asyncio.Lock()
         self._key_variable = key_variable
@@ -95,7 +97,22 @@ class HttpProvider:
         except UpstreamError as exc:  # a request the provider's API cannot spell: failed like any reply
             return _failed(exc)
         translate = self._dialect.translator(self._key_variable)
-        return wire.events_from(self._reading, lambda: self._post(path, orjson.dumps(body)), translate)
+        return self._counted(
+            wire.events_from(self._reading, lambda: self._post(path, orjson.dumps(body)), translate)
+        )
+
+    async def _counted(self, events: AsyncGenerator[Event, None]) -> AsyncGenerator[Event, None]:
+        self._replies += 1
+        try:
+            async for event in events:
+                yield event
+        finally:
+            try:
+                await events.aclose()
+            finally:
+                self._replies -= 1
+                if self._closing and not self._replies:
+                    await self._close_session()
 
     async def _post(self, path: str, body: bytes) -> aiohttp.ClientResponse:
         prepared = self._prepared.get(path)
@@ -130,8 +147,20 @@ class HttpProvider:
             return prepared
 
     async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        """Close the connections once the replies under way have ended, however long they run.
+
+        A reload replaces a profile's provider while its replies still stream: closing the session then
+        would cut them. A reply that starts after this (it picked the provider just before the reload)
+        opens a session of its own, closed when it ends.
+        """
+        self._closing = True
+        if not self._replies:
+            await self._close_session()
+
+    async def _close_session(self) -> None:
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
 
 
 async def _failed(error: UpstreamError) -> AsyncGenerator[Event, None]:

@@ -98,6 +98,8 @@ class Turn(Generic[ReadT]):
     slot: Slot
     conversation: Conversation | None = None
     ignored: tuple[str, ...] = ()  # what the caller sent that the request leaves out, by name
+    # Settles what the turn reserved when its reply never ran (the client left before the first event).
+    on_close: Callable[[], None] = lambda: None
 
     async def aclose(self) -> None:
         """End the reply however far it got: the provider call closes, the slot is given back."""
@@ -105,6 +107,7 @@ class Turn(Generic[ReadT]):
             await self.events.aclose()
         finally:
             self.slot.release()
+            self.on_close()
 
 
 class Pipeline:
@@ -183,26 +186,34 @@ class Pipeline:
         if self.log_content:
             # repr: a newline in a message cannot forge a log line
             log.info("chat from %s: %r", caller.address, request.messages[-1].text)
+        reserved = await profile.limiter.reserve_tokens(visitor, request)
+        settled = False
+
+        def settle(tokens: int) -> None:
+            """Once a turn: the reservation becomes what the reply really cost (nothing, if it never ran)."""
+            nonlocal settled
+            if not settled:
+                settled = True
+                if tokens != reserved and settings.tokens_per_day:
+                    self._spend(profile, visitor, reserved, tokens)
 
         def ended(record: RequestRecord) -> None:
             slot.release()
             profile.stream_ended()
-            tokens = (record.input_tokens or 0) + (record.output_tokens or 0)
-            if tokens and profile.settings.tokens_per_day:
-                self._spend(profile, visitor, tokens)
+            settle((record.input_tokens or 0) + (record.output_tokens or 0))
 
         events = observed(provider.stream(request), record, self.metrics, profile.stream_started, ended)
         if conversation is not None:
             events = self.conversations.recorded(events, conversation, settings.conversation_ttl)
-        return Turn(profile, read, request, events, slot, conversation, ignored)
+        return Turn(profile, read, request, events, slot, conversation, ignored, lambda: settle(0))
 
     def conversation_key(self, profile: Profile, visitor: str, conversation_id: str) -> str:
         """With auth on, a conversation belongs to the token's subject; without it, the id alone names it."""
         subject = visitor if self.authenticator.enabled else "-"
         return Conversations.key(profile.name, subject, conversation_id)
 
-    def _spend(self, profile: Profile, visitor: str, tokens: int) -> None:
-        task = asyncio.ensure_future(profile.limiter.spend_tokens(visitor, tokens))
+    def _spend(self, profile: Profile, visitor: str, reserved: int, tokens: int) -> None:
+        task = asyncio.ensure_future(profile.limiter.settle_tokens(visitor, reserved, tokens))
         self._background.add(task)  # keep a reference until it is done
         task.add_done_callback(self._background.discard)
 

@@ -46,7 +46,9 @@ class Nginx:
 
 def start_nginx(upstreams: list[str], *, read_timeout: str | None = None) -> Nginx:
     config = CONFIG.read_text()
-    assert UPSTREAM_LINE in config and "listen 8080;" in config, "config/nginx.conf changed shape"
+    assert UPSTREAM_LINE in config and "listen 8080;" in config and "access_log /dev/stdout " in config, (
+        "config/nginx.conf changed shape"
+    )
     port = free_port()
     directory = Path(tempfile.mkdtemp(prefix="nginx-"))
     # Fixed addresses on loopback: no name to resolve again (and Debian's nginx has no `resolve`).
@@ -55,7 +57,7 @@ def start_nginx(upstreams: list[str], *, read_timeout: str | None = None) -> Ngi
         for upstream in upstreams
     )
     config = config.replace(UPSTREAM_LINE, servers).replace("listen 8080;", f"listen 127.0.0.1:{port};")
-    config = config.replace("access_log /dev/stdout;", f"access_log {directory}/access.log;")
+    config = config.replace("access_log /dev/stdout ", f"access_log {directory}/access.log ")
     if read_timeout is not None:
         config = config.replace("proxy_read_timeout 300s;", f"proxy_read_timeout {read_timeout};")
     (directory / "nginx.conf").write_text(config)
