@@ -26,7 +26,7 @@ import redis.asyncio as redis
 from bench.__main__ import free_port
 from gateway.conversations.redis_store import RedisStore
 from gateway.conversations.store import Bounds, StoredMessage
-from gateway.settings import Settings
+from gateway.process.settings import Settings
 
 SETTINGS = Settings(_env_file=None)  # the defaults: budget, max messages and characters, TTL
 BOUNDS = Bounds(SETTINGS.max_messages, SETTINGS.max_total_chars)

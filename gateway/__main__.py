@@ -1,3 +1,3 @@
-from gateway.cli import main
+from gateway.process.cli import main
 
 main()

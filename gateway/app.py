@@ -27,9 +27,9 @@ from gateway.middleware.error_boundary import ErrorBoundary
 from gateway.middleware.inflight import InFlight, TrackInFlight
 from gateway.middleware.request_log import RequestLog
 from gateway.middleware.require_origin import RequireOrigin
+from gateway.process.service import Service
+from gateway.process.settings import Settings
 from gateway.routes import conversations, demo, health, history, models
-from gateway.service import Service
-from gateway.settings import Settings
 from gateway.telemetry import logredact
 from gateway.telemetry.metrics import Metrics
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from starlette.requests import HTTPConnection
 
-from gateway.conversations.memory import COOKIE, HEADER, checked_id, is_valid_id
+from gateway.conversations.conversation import COOKIE, HEADER, checked_id, is_valid_id
 from gateway.guards.auth import bearer_token
 from gateway.guards.origin import check_cookie_origin
 from gateway.pipeline.pipeline import Caller
+from gateway.process.service import Service
 from gateway.profile import DEFAULT, Profile
-from gateway.service import Service
 from gateway.telemetry.record import RequestRecord, record_of
 
 # Anthropic's door: its SDK sends the key as `x-api-key`, so the gateway token may come that way there.

@@ -17,7 +17,7 @@ from gateway.errors import bad_request, unavailable
 from gateway.guards.ratelimit import RateLimiter
 from gateway.policy.attachments import UploadLimits
 from gateway.policy.policy import Policy
-from gateway.settings import Settings
+from gateway.process.settings import Settings
 from gateway.telemetry.metrics import Metrics
 from gateway.tools.loop import check_tools, with_tools
 from providers import build_chain

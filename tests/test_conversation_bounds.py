@@ -12,7 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.conversations.store import Bounds, MemoryStore
+from gateway.conversations.memory_store import MemoryStore
+from gateway.conversations.store import Bounds
 from tests import aio
 from tests.conftest import StartGateway, openai_env
 from tests.fakes.openai_upstream import FakeOpenAI

@@ -16,8 +16,8 @@ import orjson
 import redis.asyncio as redis
 from redis.asyncio.cluster import RedisCluster
 
-from gateway import redis_url
 from gateway.conversations.store import Bounds, StoredMessage, StoreUnavailable
+from gateway.process import redis_url
 
 # KEYS: messages, counts. ARGV: ttl, max messages, max characters, replace (1/0), then message, count...
 _APPEND = """
@@ -72,7 +72,7 @@ class RedisStore:
 
     @classmethod
     def from_url(cls, url: str) -> RedisStore:
-        """One Redis, a Sentinel set or a Cluster (see `gateway.redis_url`)."""
+        """One Redis, a Sentinel set or a Cluster (see `gateway.process.redis_url`)."""
         return cls(redis_url.client(url))
 
     def _keys(self, key: str) -> list[str]:

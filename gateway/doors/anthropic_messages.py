@@ -25,8 +25,8 @@ from gateway.errors import GatewayError, bad_request
 from gateway.profile import DEFAULT
 
 if TYPE_CHECKING:
+    from gateway.process.service import Service
     from gateway.profile import Profile
-    from gateway.service import Service
 
 _STOP_REASONS = {
     "stop": "end_turn",

@@ -20,8 +20,8 @@ from gateway.policy.chat_input import ChatInput
 from gateway.policy.policy import Policy
 
 if TYPE_CHECKING:
+    from gateway.process.service import Service
     from gateway.profile import Profile
-    from gateway.service import Service
 
 
 def error_body(error: GatewayError) -> bytes:

@@ -17,8 +17,8 @@ from gateway.policy.chat_input import ChatInput
 if TYPE_CHECKING:
     from starlette.requests import Request
 
+    from gateway.process.service import Service
     from gateway.profile import Profile
-    from gateway.service import Service
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,8 +24,8 @@ from gateway.errors import GatewayError, bad_request
 from gateway.profile import DEFAULT
 
 if TYPE_CHECKING:
+    from gateway.process.service import Service
     from gateway.profile import Profile
-    from gateway.service import Service
 
 _FINISH = {
     "end_turn": "stop",

@@ -32,8 +32,8 @@ from gateway.policy.chat_input import ChatInput, InputMessage
 from gateway.profile import DEFAULT
 
 if TYPE_CHECKING:
+    from gateway.process.service import Service
     from gateway.profile import Profile
-    from gateway.service import Service
 
 # Ids the gateway hands out, and so the only ones it can have stored: 22 to 128 characters in all.
 RESPONSE_ID = re.compile(r"resp_[A-Za-z0-9]{17,123}")

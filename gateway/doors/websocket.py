@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from gateway.connection import conversation_of, service_of
-from gateway.conversations.memory import new_id
+from gateway.conversations.conversation import new_id
 from gateway.delivery.frames import frames
 from gateway.doors.deepchat import DeepChatFrames, error_body
 from gateway.doors.deepchat_body import read_json
@@ -26,8 +26,8 @@ from gateway.errors import GatewayError, unavailable
 from gateway.guards.origin import websocket_origin_allowed
 from gateway.pipeline.pipeline import Caller
 from gateway.policy.chat_input import ChatInput
+from gateway.process.service import Service
 from gateway.profile import DEFAULT, Profile
-from gateway.service import Service
 from gateway.telemetry.record import RequestRecord, account, record_of
 
 log = logging.getLogger("gateway.ws")

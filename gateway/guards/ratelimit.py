@@ -29,7 +29,7 @@ from limits.storage import storage_from_string
 from domain.messages import FilePart, TextPart
 from domain.request import ChatRequest
 from gateway.errors import GatewayError, rate_limited, unavailable
-from gateway.redis_url import limits_uri
+from gateway.process.redis_url import limits_uri
 
 log = logging.getLogger("gateway.ratelimit")
 

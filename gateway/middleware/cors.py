@@ -17,8 +17,8 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from gateway.process.service import Service
 from gateway.profile import Profile
-from gateway.service import Service
 
 DEEP_CHAT_HEADERS = ("authorization", "content-type", "accept", "x-request-id", "x-conversation-id")
 SDK_HEADERS = (

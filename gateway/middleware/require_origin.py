@@ -11,7 +11,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from gateway.doors import send_error
 from gateway.errors import forbidden
 from gateway.guards.origin import origin_allowed
-from gateway.service import Service
+from gateway.process.service import Service
 
 REFUSED = forbidden("This gateway serves only the pages it was set up for.")
 

@@ -16,7 +16,7 @@ from typing import Generic, Protocol, TypeVar
 
 from domain.events import Event
 from domain.request import ChatRequest
-from gateway.conversations.memory import Conversation, Conversations, new_id
+from gateway.conversations.conversation import Conversation, Conversations, new_id
 from gateway.errors import unavailable
 from gateway.guards.auth import Authenticator
 from gateway.policy.chat_input import ChatInput

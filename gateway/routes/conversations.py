@@ -19,8 +19,8 @@ from gateway.connection import caller_of, service_of
 from gateway.doors.openai_responses import CONVERSATION_ID, CONVERSATIONS_OFF
 from gateway.doors.openai_responses_events import new_id
 from gateway.errors import GatewayError, bad_request
+from gateway.process.service import Service
 from gateway.profile import DEFAULT, Profile
-from gateway.service import Service
 
 router = APIRouter()
 

@@ -12,8 +12,8 @@ from starlette.responses import JSONResponse, Response
 
 from gateway.connection import caller_of, service_of
 from gateway.errors import GatewayError, bad_request
+from gateway.process.service import Service
 from gateway.profile import DEFAULT, Profile
-from gateway.service import Service
 from gateway.telemetry.record import record_of
 
 router = APIRouter()

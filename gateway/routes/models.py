@@ -15,8 +15,8 @@ from starlette.responses import JSONResponse, Response
 
 from gateway.connection import caller_of, service_of
 from gateway.errors import GatewayError
+from gateway.process.service import Service
 from gateway.profile import DEFAULT
-from gateway.service import Service
 
 router = APIRouter()
 

@@ -16,7 +16,7 @@ from domain.events import Event, Finish, TextDelta, ToolCallDelta, Usage
 from domain.messages import Message, Part, TextPart, ToolCallPart
 from domain.provider import Provider
 from domain.request import ChatRequest
-from gateway.settings import Settings
+from gateway.process.settings import Settings
 from gateway.telemetry.metrics import Metrics
 from gateway.tools.toolbox import Ran, Toolbox
 from providers.config import ConfigError

@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from gateway.settings import Settings
+from gateway.process.settings import Settings
 from tests.deploy.nginx import CONFIG
 from tests.gateway_process import ROOT
 

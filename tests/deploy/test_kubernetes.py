@@ -14,7 +14,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from gateway.settings import Settings
+from gateway.process.settings import Settings
 from tests.deploy.nginx import CONFIG
 from tests.gateway_process import ROOT
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from gateway.app import create_app
-from gateway.settings import Settings
+from gateway.process.settings import Settings
 from tests.asgi import App
 
 # Every in-process test runs on asyncio, as uvicorn does.

@@ -91,7 +91,7 @@ def test_no_secret_in_any_response_or_log_line(fake_openai: FakeOpenAI, log_leve
 
 
 def test_settings_never_show_secrets_in_their_repr(monkeypatch: pytest.MonkeyPatch) -> None:
-    from gateway.settings import Settings
+    from gateway.process.settings import Settings
 
     monkeypatch.setenv("GATEWAY_API_KEYS", GATEWAY_KEY)
     monkeypatch.setenv("GATEWAY_JWT_SECRET", JWT_SECRET)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.profiles_file import load_profiles
-from gateway.settings import Settings
+from gateway.process.profiles_file import load_profiles
+from gateway.process.settings import Settings
 from providers.config import ConfigError
 
 GOOD = """\

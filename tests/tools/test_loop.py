@@ -11,7 +11,7 @@ from domain.events import Event, Finish, TextDelta, Usage
 from domain.messages import Message, TextPart, ToolCallPart, ToolResultPart
 from domain.provider import Provider
 from domain.request import ChatRequest
-from gateway.settings import Settings
+from gateway.process.settings import Settings
 from gateway.telemetry.metrics import Metrics
 from gateway.tools.loop import GAVE_UP, with_tools
 from tests.aio import run

@@ -9,7 +9,7 @@ from typing import Any
 
 from domain.events import Event
 from domain.provider import Provider
-from gateway.settings import Settings
+from gateway.process.settings import Settings
 from gateway.telemetry.metrics import Metrics
 from gateway.tools.loop import with_tools
 from tests.aio import run

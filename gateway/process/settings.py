@@ -15,7 +15,7 @@ from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_va
 from pydantic_core import InitErrorDetails, PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from gateway import redis_url
+from gateway.process import redis_url
 from gateway.tools import config as tools_config
 from gateway.tools.config import McpServer
 from providers import REGISTRY

@@ -29,7 +29,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from gateway.settings import PROCESS_WIDE, Settings
+from gateway.process.settings import PROCESS_WIDE, Settings
 from providers.config import ConfigError
 
 PROFILE_NAME = re.compile(r"[a-z0-9-]{1,32}")

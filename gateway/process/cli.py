@@ -7,10 +7,10 @@ import os
 import sys
 import tempfile
 
+from gateway.process.profiles_file import load_profiles
+from gateway.process.serve import serve
+from gateway.process.settings import Settings
 from gateway.profile import build_provider
-from gateway.profiles_file import load_profiles
-from gateway.serve import serve
-from gateway.settings import Settings
 from providers import REGISTRY
 from providers.config import ConfigError, load_settings
 

@@ -18,8 +18,8 @@ import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors.multiprocess import Multiprocess
 
-from gateway.http_protocol import HeadDeadlineProtocol
-from gateway.settings import Settings
+from gateway.process.http_protocol import HeadDeadlineProtocol
+from gateway.process.settings import Settings
 
 
 def raise_file_limit() -> None:

@@ -26,7 +26,7 @@ from domain.request import ChatRequest
 from gateway.conversations.store import Bounds, ConversationStore, StoredMessage, StoreUnavailable
 from gateway.errors import bad_request, unavailable
 from gateway.policy.attachments import shown_name
-from gateway.settings import Settings
+from gateway.process.settings import Settings
 
 log = logging.getLogger("gateway.conversations")
 

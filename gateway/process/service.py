@@ -14,16 +14,17 @@ from dataclasses import dataclass
 
 from limits.aio.storage import Storage
 
-from gateway.conversations.memory import Conversations
+from gateway.conversations.conversation import Conversations
+from gateway.conversations.memory_store import MemoryStore
 from gateway.conversations.redis_store import RedisStore
-from gateway.conversations.store import ConversationStore, MemoryStore
+from gateway.conversations.store import ConversationStore
 from gateway.errors import GatewayError
 from gateway.guards.auth import Authenticator
 from gateway.guards.ratelimit import make_storage
 from gateway.pipeline.pipeline import Pipeline
+from gateway.process.profiles_file import load_profiles
+from gateway.process.settings import Settings
 from gateway.profile import DEFAULT, Profile
-from gateway.profiles_file import load_profiles
-from gateway.settings import Settings
 from gateway.telemetry.metrics import Metrics
 from providers.config import ConfigError
 
