@@ -15,12 +15,13 @@ from limits.aio.storage import Storage
 from domain.messages import ImagePart
 from domain.provider import Provider
 from domain.request import ChatRequest, unsupported_options
+from domain.speech import Transcriber
 from gateway.errors import bad_request, unavailable
 from gateway.guards.ratelimit import RateLimiter
 from gateway.policy.attachments import UploadLimits
 from gateway.policy.policy import Policy
 from gateway.settings import Settings
-from providers import build_chain
+from providers import build_chain, transcription
 from providers.config import ConfigError, ProviderOptions
 from providers.resilient import RetryPolicy
 
@@ -39,6 +40,7 @@ class Profile:
     policy: Policy
     streams: int = 0  # replies under way on this profile
     _idle: asyncio.Event = field(default_factory=asyncio.Event)
+    transcriber: Transcriber | None = None  # its provider's speech-to-text, where it has one
 
     def stream_started(self) -> None:
         self.streams += 1
@@ -64,7 +66,9 @@ class Profile:
             problem = f"The gateway is not configured: {exc}."
             log.error(problem)
             return cls(name, settings, None, problem, limiter, policy_of(settings, settings.model or ""))
-        return cls(name, settings, provider, None, limiter, policy_of(settings, provider.model))
+        profile = cls(name, settings, provider, None, limiter, policy_of(settings, provider.model))
+        profile.transcriber = build_transcriber(settings)
+        return profile
 
     def ready(self) -> Provider:
         if self.provider is None:
@@ -97,6 +101,8 @@ class Profile:
     async def aclose(self) -> None:
         if self.provider is not None:
             await self.provider.aclose()
+        if self.transcriber is not None:
+            await self.transcriber.aclose()
 
 
 def policy_of(settings: Settings, model: str) -> Policy:
@@ -155,3 +161,15 @@ def _options(settings: Settings, model: str | None, *, primary: bool) -> Provide
         base_url_env=settings.base_url_env if primary else None,
         max_connections=None,  # the gateway's own stream limit applies, not a hidden pool cap
     )
+
+
+def build_transcriber(settings: Settings) -> Transcriber | None:
+    """The primary provider's speech-to-text, under the retry policy its chat calls have."""
+    policy = RetryPolicy(
+        retries=settings.retries,
+        backoff=settings.retry_backoff,
+        max_wait=settings.retry_max_wait,
+        first_delta_timeout=settings.first_delta_timeout,
+    )
+    options = _options(settings, None, primary=True)
+    return transcription.build(settings.provider, options, settings.transcription_model, policy)

@@ -19,6 +19,7 @@ from domain.request import ChatRequest
 from gateway.conversations.memory import Conversation, Conversations, new_id
 from gateway.errors import unavailable
 from gateway.guards.auth import Authenticator
+from gateway.policy.attachments import heard
 from gateway.policy.chat_input import ChatInput
 from gateway.profile import Profile
 from gateway.telemetry.metrics import Metrics
@@ -159,6 +160,7 @@ class Pipeline:
         provider = profile.ready()
         request, ignored, asked = profile.policy.judge(read.chat_input)
         profile.check_capabilities(request, asked)
+        request = await heard(request, provider, profile.transcriber)  # before memory: it keeps the words
         settings = profile.settings
         conversation = None
         if settings.conversations and (caller.conversation_id or read.remember_unnamed):
