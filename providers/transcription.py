@@ -278,6 +278,17 @@ TRANSCRIBERS: dict[str, TranscriberFactory] = {
 }
 
 
+def what_to_configure(provider: str) -> str:
+    """For an operator whose provider has no speech-to-text here: what would give it one."""
+    if provider in TRANSCRIBERS:
+        return f"set GATEWAY_TRANSCRIPTION_MODEL to the {provider} model (Azure: deployment) that transcribes"
+    others = ", ".join(name for name in TRANSCRIBERS if name != "echo")
+    return (
+        f"set GATEWAY_PROVIDER to one with speech-to-text ({others}; gemini hears recordings in a chat "
+        "turn itself), or send text"
+    )
+
+
 def build(
     provider: str, options: ProviderOptions, model: str | None, policy: RetryPolicy
 ) -> Transcriber | None:

@@ -11,12 +11,14 @@ import httpx
 import openai
 import pytest
 
-from tests.conftest import OPENAI_KEY, openai_env
+from gateway.pipeline.attachments import audio_format
+from tests.conftest import OPENAI_KEY, StartGateway, openai_env
 from tests.fakes import openai_upstream
 from tests.fakes.anthropic_upstream import FakeAnthropic
 from tests.fakes.gemini_upstream import FakeGemini
 from tests.fakes.openai_upstream import FakeOpenAI, form_parts
 from tests.fakes.recordings import wav, webm
+from tests.fakes.server import Hang
 from tests.gateway_process import GatewayProcess, start_gateway
 from tests.sse import STREAM_HEADERS, events
 
@@ -75,6 +77,25 @@ def transcription_calls(fake: FakeOpenAI) -> list[openai_upstream.Received]:
 
 
 # --- a recording as the user's turn ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("head", "media_type"),
+    [
+        (webm()[:16], "audio/webm"),
+        (wav()[:16], "audio/wav"),
+        (b"OggS\0\2" + bytes(10), "audio/ogg"),
+        (b"fLaC\0\0\0\x22" + bytes(8), "audio/flac"),
+        (b"\0\0\0\x20ftypM4A " + bytes(4), "audio/mp4"),
+        (b"ID3\4\0" + bytes(11), "audio/mpeg"),
+        (b"\xff\xfb\x90\x64" + bytes(12), "audio/mpeg"),  # an MPEG-1 layer III frame, no tag
+        (b"\xff\xf1\x50\x80" + bytes(12), None),  # ADTS AAC: layer 0, which no endpoint named takes
+        (b"RIFF\0\0\0\0AVI " + bytes(4), None),
+        (b"", None),
+    ],
+)
+def test_a_recordings_format_is_read_from_its_first_bytes(head: bytes, media_type: str | None) -> None:
+    assert audio_format(head) == media_type
 
 
 def test_echo_describes_a_recording_it_cannot_hear(echo: GatewayProcess) -> None:
@@ -179,6 +200,23 @@ def test_speech_to_text_failures_are_the_providers_and_no_chat_call_follows(
     assert [request.path for request in fake_openai.requests] == ["/v1/audio/transcriptions"]
 
 
+def test_speech_to_text_is_retried_and_timed_like_a_provider_call(
+    start_openai_gateway: StartGateway, fake_openai: FakeOpenAI
+) -> None:
+    gateway = start_openai_gateway(
+        GATEWAY_RETRIES="1", GATEWAY_RETRY_BACKOFF="0", GATEWAY_FIRST_DELTA_TIMEOUT="1"
+    )
+    fake_openai.enqueue(openai_upstream.error(503, "The engine is currently overloaded"))
+    assert say(gateway, [("voice.wav", wav(), "audio/wav")]).json() == {"text": "Hello, world!"}
+    assert len(transcription_calls(fake_openai)) == 2
+    fake_openai.reset()
+    fake_openai.enqueue(Hang(), Hang())
+    response = say(gateway, [("voice.wav", wav(), "audio/wav")])
+    assert response.status_code == 504
+    assert response.json() == {"error": "The openai provider did not answer in time."}
+    assert len(transcription_calls(fake_openai)) == 2
+
+
 def test_gemini_hears_the_recording_itself(fake_gemini: FakeGemini) -> None:
     gateway = start_gateway(
         {
@@ -205,7 +243,8 @@ def test_a_provider_without_speech_to_text_says_what_to_configure(
     response = say(anthropic_gateway, [("voice.wav", wav(), "audio/wav")])
     assert response.status_code == 415
     error = response.json()["error"]
-    assert "The anthropic provider cannot hear recordings" in error and "GATEWAY_PROVIDER" in error
+    assert error.startswith("The anthropic provider cannot hear recordings and has no speech-to-text here")
+    assert "set GATEWAY_PROVIDER to one with speech-to-text (openai, azure, groq," in error
     assert fake_anthropic.requests == []
 
 
@@ -314,5 +353,4 @@ def test_the_door_without_speech_to_text_is_a_415_naming_what_to_set(
             file=("memo.wav", wav(), "audio/wav"), model="whisper-1"
         )
     assert caught.value.status_code == 415
-    assert "anthropic provider has no speech-to-text" in caught.value.message
-    assert "GATEWAY_PROVIDER" in caught.value.message
+    assert "anthropic provider has no speech-to-text here: set GATEWAY_PROVIDER" in caught.value.message

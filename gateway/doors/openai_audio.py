@@ -29,6 +29,7 @@ from gateway.policy.chat_input import Attachment
 from gateway.profile import Profile
 from gateway.telemetry.record import RequestRecord
 from providers.errors import UpstreamError
+from providers.transcription import what_to_configure
 
 PATHS = ("/v1/audio/transcriptions", "/p/{profile}/v1/audio/transcriptions")
 _FIELDS = frozenset({"file", "model", "language", "prompt", "response_format", "temperature"})
@@ -77,10 +78,7 @@ def _transcriber(profile: Profile) -> Transcriber:
         return profile.transcriber
     provider = profile.ready()
     raise bad_request(
-        415,
-        f"The {provider.name} provider has no speech-to-text here: set GATEWAY_PROVIDER to one that has "
-        "(openai, azure with GATEWAY_TRANSCRIPTION_MODEL naming its transcription deployment, groq, mistral, "
-        "together, vllm with GATEWAY_TRANSCRIPTION_MODEL).",
+        415, f"The {provider.name} provider has no speech-to-text here: {what_to_configure(provider.name)}."
     ).about("model")
 
 

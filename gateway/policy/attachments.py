@@ -21,6 +21,7 @@ from domain.speech import Transcriber, Transcription
 from gateway.errors import GatewayError, bad_request
 from gateway.policy.chat_input import Attachment
 from providers.errors import UpstreamError
+from providers.transcription import what_to_configure
 
 log = logging.getLogger("gateway.speech")
 
@@ -125,9 +126,8 @@ async def heard(request: ChatRequest, provider: Provider, transcriber: Transcrib
     if transcriber is None:
         raise bad_request(
             415,
-            f"The {provider.name} provider cannot hear recordings and has no speech-to-text here: set "
-            "GATEWAY_PROVIDER to one that has (openai, azure with GATEWAY_TRANSCRIPTION_MODEL naming a "
-            "transcription deployment, groq, mistral, together; gemini hears audio itself), or send text.",
+            f"The {provider.name} provider cannot hear recordings and has no speech-to-text here: "
+            f"{what_to_configure(provider.name)}.",
         )
     messages = [await _transcribed(message, transcriber) for message in request.messages]
     return replace(request, messages=tuple(messages))
