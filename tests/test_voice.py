@@ -11,7 +11,7 @@ import httpx
 import openai
 import pytest
 
-from gateway.pipeline.attachments import audio_format
+from gateway.policy.attachments import audio_format
 from tests.conftest import OPENAI_KEY, StartGateway, openai_env
 from tests.fakes import openai_upstream
 from tests.fakes.anthropic_upstream import FakeAnthropic
