@@ -49,8 +49,9 @@ class AudioPart:
     name: str | None = None
 
 
-# In a provider's `supports`: it takes `AudioPart`s as they are (the model hears the recording).
-HEARS_AUDIO = "input_audio"
+# In a provider's `supports`: it takes `AudioPart`s as they are (the model hears the recording). A capability,
+# not a request field: the space keeps any field a caller names (sent as it is) from passing for it.
+HEARS_AUDIO = "hears audio"
 
 
 @dataclass(frozen=True, slots=True)
