@@ -10,8 +10,10 @@ from collections.abc import Iterator
 import httpx
 import openai
 import pytest
+import websockets
 
 from gateway.policy.attachments import audio_format
+from tests import aio
 from tests.conftest import OPENAI_KEY, StartGateway, openai_env
 from tests.fakes import openai_upstream
 from tests.fakes.anthropic_upstream import FakeAnthropic
@@ -215,6 +217,48 @@ def test_speech_to_text_is_retried_and_timed_like_a_provider_call(
     assert response.status_code == 504
     assert response.json() == {"error": "The openai provider did not answer in time."}
     assert len(transcription_calls(fake_openai)) == 2
+
+
+def data_url(media_type: str, data: bytes) -> str:
+    return f"data:{media_type};base64,{base64.b64encode(data).decode()}"
+
+
+def test_a_websocket_turn_inlines_its_recording_and_it_is_heard(echo: GatewayProcess) -> None:
+    recording = wav()
+    audio = {"src": data_url("audio/wav", recording), "name": "voice.wav", "type": "audio"}
+    frame = json.dumps({"messages": [{"role": "user", "files": [audio]}]})
+
+    async def turn() -> list[str]:
+        url = echo.url.replace("http", "ws") + f"/chat/ws?access_token={TOKEN}"
+        async with websockets.connect(url) as socket:
+            await socket.send(frame)
+            texts = []
+            while (text := json.loads(await socket.recv())["text"]) != "<END>":
+                texts.append(text)
+            return texts
+
+    described = f"(audio: voice.wav, audio/wav, {len(recording)} bytes; echo does not transcribe)"
+    assert "".join(aio.run(turn())) == described
+
+
+def test_a_recording_in_the_pages_history_is_not_heard_again(
+    over_openai: GatewayProcess, fake_openai: FakeOpenAI
+) -> None:
+    # The demo page without memory sends its whole chat: earlier recordings come back as data URLs.
+    earlier = {"src": data_url("audio/mp3", webm()), "name": "audio-10-42-07.mp3", "type": "audio"}
+    body = {
+        "messages": [
+            {"role": "user", "files": [earlier]},
+            {"role": "ai", "text": "It is sunny."},
+            {"role": "user", "text": "And tomorrow?"},
+        ]
+    }
+    assert httpx.post(over_openai.url + "/chat", json=body, timeout=20).json() == {"text": "Hello, world!"}
+    assert transcription_calls(fake_openai) == []
+    assert fake_openai.last.json()["messages"][0] == {
+        "role": "user",
+        "content": "[recording not sent again: audio-10-42-07.mp3]",
+    }
 
 
 def test_gemini_hears_the_recording_itself(fake_gemini: FakeGemini) -> None:

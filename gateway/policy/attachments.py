@@ -59,10 +59,9 @@ def to_part(attachment: Attachment, limits: UploadLimits) -> ImagePart | AudioPa
     if media_type in IMAGE_TYPES:
         check_size(name, attachment.size, limits.max_file_bytes)
         return ImagePart(media_type, _base64(attachment, name), attachment.name)
-    suffix = PurePath(attachment.name or "").suffix.lower()
-    if media_type.startswith(_AUDIO_LABELS) or suffix in _AUDIO_SUFFIXES:
+    if is_recording(attachment):
         return to_audio(attachment, limits.max_file_bytes)
-    text_type = TEXT_TYPES.get(suffix)
+    text_type = TEXT_TYPES.get(PurePath(attachment.name or "").suffix.lower())
     if text_type is None or not isinstance(attachment.data, bytes):
         raise bad_request(
             415,
@@ -75,6 +74,13 @@ def to_part(attachment: Attachment, limits: UploadLimits) -> ImagePart | AudioPa
         return FilePart(name, text_type, attachment.data.decode("utf-8"))
     except UnicodeDecodeError:
         raise bad_request(415, f"{name!r} is not UTF-8 text.") from None
+
+
+def is_recording(attachment: Attachment) -> bool:
+    """Whether the client says `attachment` is a recording, by its label or its name."""
+    media_type = attachment.media_type.split(";", 1)[0].strip().lower()
+    suffix = PurePath(attachment.name or "").suffix.lower()
+    return media_type.startswith(_AUDIO_LABELS) or suffix in _AUDIO_SUFFIXES
 
 
 def to_audio(attachment: Attachment, max_bytes: int) -> AudioPart:
