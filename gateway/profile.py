@@ -21,9 +21,10 @@ from gateway.guards.ratelimit import RateLimiter
 from gateway.policy.attachments import UploadLimits
 from gateway.policy.policy import Policy
 from gateway.settings import Settings
-from providers import build_chain, transcription
+from providers import build_chain
 from providers.config import ConfigError, ProviderOptions
 from providers.resilient import RetryPolicy
+from providers.transcription import build as build_transcription
 
 log = logging.getLogger("gateway")
 
@@ -38,9 +39,9 @@ class Profile:
     problem: str | None  # why there is no provider: shown by /readyz and every chat request
     limiter: RateLimiter
     policy: Policy
+    transcriber: Transcriber | None = None  # its provider's speech-to-text, where it has one
     streams: int = 0  # replies under way on this profile
     _idle: asyncio.Event = field(default_factory=asyncio.Event)
-    transcriber: Transcriber | None = None  # its provider's speech-to-text, where it has one
 
     def stream_started(self) -> None:
         self.streams += 1
@@ -172,4 +173,4 @@ def build_transcriber(settings: Settings) -> Transcriber | None:
         first_delta_timeout=settings.first_delta_timeout,
     )
     options = _options(settings, None, primary=True)
-    return transcription.build(settings.provider, options, settings.transcription_model, policy)
+    return build_transcription(settings.provider, options, settings.transcription_model, policy)
