@@ -61,8 +61,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for door in HTTP_DOORS:
         app.router.routes.extend(serve.routes(door))
-    app.router.routes.extend(websocket.routes())
     app.router.routes.extend(openai_audio.routes())  # not a chat turn: a route of its own
+    app.router.routes.extend(websocket.routes())
     for module in (history, models, health, demo):
         app.include_router(module.router)
     # add_middleware wraps what is there: the last added is the outermost.
