@@ -39,6 +39,22 @@ class FilePart:
 
 
 @dataclass(frozen=True, slots=True)
+class AudioPart:
+    """A recording the user sent (Deep Chat's microphone, an audio file). Only a provider that hears audio
+    (`HEARS_AUDIO` in its `supports`) receives one; for any other the gateway puts the recording's
+    transcript in its place before the call."""
+
+    media_type: str  # what the bytes are, e.g. "audio/webm" (read from them, not from the client's label)
+    data: bytes
+    name: str | None = None
+
+
+# In a provider's `supports`: it takes `AudioPart`s as they are (the model hears the recording). A capability,
+# not a request field: the space keeps any field a caller names (sent as it is) from passing for it.
+HEARS_AUDIO = "hears audio"
+
+
+@dataclass(frozen=True, slots=True)
 class ToolCallPart:
     """A call the assistant made in an earlier turn: its id, the tool's name, its arguments as JSON text."""
 
@@ -57,7 +73,7 @@ class ToolResultPart:
     is_error: bool = False
 
 
-Part = TextPart | ImagePart | FilePart | ToolCallPart | ToolResultPart
+Part = TextPart | ImagePart | AudioPart | FilePart | ToolCallPart | ToolResultPart
 
 
 @dataclass(frozen=True, slots=True)

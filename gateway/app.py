@@ -19,7 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from gateway.doors import HTTP_DOORS, door_for_path, serve, websocket
+from gateway.doors import HTTP_DOORS, door_for_path, openai_audio, serve, websocket
 from gateway.errors import ErrorKind, GatewayError, describe_validation
 from gateway.middleware.body_limit import BodyLimit
 from gateway.middleware.cors import ProfileCORS
@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for door in HTTP_DOORS:
         app.router.routes.extend(serve.routes(door))
+    app.router.routes.extend(openai_audio.routes())  # not a chat turn: a route of its own
     app.router.routes.extend(websocket.routes())
     for module in (history, conversations, models, health, demo):
         app.include_router(module.router)

@@ -13,6 +13,7 @@ from limits.aio.storage import Storage
 from domain.messages import ImagePart
 from domain.provider import Provider
 from domain.request import ChatRequest, unsupported_options
+from domain.speech import Transcriber
 from gateway.errors import bad_request, unavailable
 from gateway.guards.ratelimit import RateLimiter
 from gateway.policy.attachments import UploadLimits
@@ -23,6 +24,7 @@ from gateway.tools.loop import check_tools, with_tools
 from providers import build_chain
 from providers.config import ConfigError, ProviderOptions
 from providers.resilient import RetryPolicy
+from providers.transcription import build as build_transcription
 
 log = logging.getLogger("gateway")
 
@@ -37,6 +39,7 @@ class Profile:
     problem: str | None  # why there is no provider: shown by /readyz and every chat request
     limiter: RateLimiter
     policy: Policy
+    transcriber: Transcriber | None = None  # its provider's speech-to-text, where it has one
     streams: int = 0  # replies under way on this profile
 
     def stream_started(self) -> None:
@@ -61,7 +64,9 @@ class Profile:
             problem = f"The gateway is not configured: {exc}."
             log.error(problem)
             return cls(name, settings, None, problem, limiter, policy_of(settings, settings.model or ""))
-        return cls(name, settings, provider, None, limiter, policy_of(settings, provider.model))
+        profile = cls(name, settings, provider, None, limiter, policy_of(settings, provider.model))
+        profile.transcriber = build_transcriber(settings)
+        return profile
 
     def ready(self) -> Provider:
         if self.provider is None:
@@ -88,6 +93,8 @@ class Profile:
         they run (a reload replaces a profile while it streams)."""
         if self.provider is not None:
             await self.provider.aclose()
+        if self.transcriber is not None:
+            await self.transcriber.aclose()
 
 
 def policy_of(settings: Settings, model: str) -> Policy:
@@ -148,3 +155,15 @@ def _options(settings: Settings, model: str | None, *, primary: bool) -> Provide
         base_url_env=settings.base_url_env if primary else None,
         max_connections=None,  # the gateway's own stream limit applies, not a hidden pool cap
     )
+
+
+def build_transcriber(settings: Settings) -> Transcriber | None:
+    """The primary provider's speech-to-text, under the retry policy its chat calls have."""
+    policy = RetryPolicy(
+        retries=settings.retries,
+        backoff=settings.retry_backoff,
+        max_wait=settings.retry_max_wait,
+        first_delta_timeout=settings.first_delta_timeout,
+    )
+    options = _options(settings, None, primary=True)
+    return build_transcription(settings.provider, options, settings.transcription_model, policy)

@@ -9,7 +9,7 @@ from typing import Any
 import anthropic
 
 from domain.events import Event, Finish, TextDelta, ToolCallDelta, Usage
-from domain.messages import FilePart, ImagePart, Message, Part, TextPart, ToolCallPart
+from domain.messages import FilePart, ImagePart, Message, Part, TextPart, ToolCallPart, ToolResultPart
 from domain.request import ChatRequest, NamedTool, ToolChoice, ToolSpec
 from providers import errors, http_provider, sdk_client, tool_calls, wire
 from providers.config import ConfigError, ProviderOptions, read_account
@@ -169,6 +169,8 @@ def _block(part: Part) -> dict[str, Any]:
             "name": part.name,
             "input": tool_calls.arguments_object("anthropic", part.name, part.arguments),
         }
+    if not isinstance(part, ToolResultPart):  # a recording reaches only a provider that hears audio
+        raise TypeError(f"not mapped: {part!r}")
     result: dict[str, Any] = {"type": "tool_result", "tool_use_id": part.call_id, "content": part.content}
     if part.is_error:
         result["is_error"] = True

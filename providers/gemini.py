@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -10,7 +11,17 @@ from typing import Any
 import orjson
 
 from domain.events import Event, Finish, TextDelta, ToolCallDelta, Usage
-from domain.messages import FilePart, ImagePart, Message, Part, TextPart, ToolCallPart, ToolResultPart
+from domain.messages import (
+    HEARS_AUDIO,
+    AudioPart,
+    FilePart,
+    ImagePart,
+    Message,
+    Part,
+    TextPart,
+    ToolCallPart,
+    ToolResultPart,
+)
 from domain.request import ChatRequest, NamedTool, ResponseFormat, ToolChoice, ToolSpec
 from providers import errors, http_provider, tool_calls, wire
 from providers.config import ProviderOptions
@@ -113,6 +124,8 @@ def _part(part: Part, names: Mapping[str, str]) -> dict[str, Any]:
         return {"text": part.text}
     if isinstance(part, FilePart):
         return {"text": part.rendered}
+    if isinstance(part, AudioPart):  # the model hears the recording itself: no transcription first
+        return {"inlineData": {"mimeType": part.media_type, "data": base64.b64encode(part.data).decode()}}
     if isinstance(part, ImagePart):
         return {"inlineData": {"mimeType": part.media_type, "data": part.data}}
     if isinstance(part, ToolCallPart):
@@ -189,7 +202,7 @@ DIALECT = http_provider.Dialect(
     request=to_gemini_request,
     frames=wire.sse_data_bytes,
     translator=lambda key_variable: functools.partial(chunk_events, state=StreamState()),
-    supports=SUPPORTS,
+    supports=SUPPORTS | {HEARS_AUDIO},
 )
 
 

@@ -58,7 +58,7 @@ def test_files_only_turn_is_answered(echo_gateway: GatewayProcess) -> None:
     ("files", "status", "says"),
     [
         ([("files", ("tool.exe", b"MZ", "application/octet-stream"))], 415, "cannot be sent"),
-        ([("files", ("song.mp3", b"ID3", "audio/mpeg"))], 415, "cannot be sent"),
+        ([("files", ("clip.mov", b"\0\0\0\x14ftypqt  ", "video/quicktime"))], 415, "cannot be sent"),
         ([("files", ("latin1.txt", "café".encode("latin-1"), "text/plain"))], 415, "not UTF-8"),
         ([("files", ("big.png", PNG + b"\0" * (6 * 1024 * 1024), "image/png"))], 413, "the limit is 5.0 MiB"),
         ([("files", ("long.txt", b"x" * (300 * 1024), "text/plain"))], 413, "the limit is 256.0 KiB"),

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from domain.events import Event, Finish, TextDelta, ToolCallDelta, Usage
-from domain.messages import Message, TextPart, ToolCallPart, ToolResultPart
+from domain.messages import HEARS_AUDIO, AudioPart, Message, TextPart, ToolCallPart, ToolResultPart
 from domain.provider import Provider
 from domain.request import ChatRequest, ResponseFormat, ToolSpec
 from providers import REGISTRY
@@ -707,6 +707,8 @@ OPTION_VALUES: dict[str, dict[str, Any]] = {
     "tool_choice": {"tools": TOOLS, "tool_choice": "required"},
     "parallel_tool_calls": {"tools": TOOLS, "parallel_tool_calls": False},
     "response_format": {"response_format": ResponseFormat("json_schema", "answer", TIME_SCHEMA, strict=True)},
+    # A provider that hears audio is sent the recording itself.
+    HEARS_AUDIO: {"messages": (Message("user", (TextPart("hi"), AudioPart("audio/wav", b"RIFF...WAVE"))),)},
 }
 
 

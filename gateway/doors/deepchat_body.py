@@ -76,7 +76,7 @@ def _message(message: DeepChatMessage) -> InputMessage:
     notes: list[str] = []
     for file in message.files or ():
         match = _DATA_URL.match(file.src or "")
-        if match and match["type"].lower().startswith("image/"):
+        if match and match["type"].lower().startswith(("image/", "audio/")):  # websocket turns inline both
             attachments.append(Attachment(file.name, match["type"].lower(), match["data"]))
         else:  # Deep Chat sends only the name of non-media files in JSON history; say so, not drop it
             notes.append(f"[attached file: {file.name or 'unnamed'}]")

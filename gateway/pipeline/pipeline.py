@@ -19,6 +19,7 @@ from domain.request import ChatRequest
 from gateway.conversations.conversation import Conversation, Conversations, new_id
 from gateway.errors import unavailable
 from gateway.guards.auth import Authenticator
+from gateway.policy.attachments import heard
 from gateway.policy.chat_input import ChatInput
 from gateway.profile import Profile
 from gateway.telemetry.metrics import Metrics
@@ -168,6 +169,7 @@ class Pipeline:
         provider = profile.ready()
         request, ignored, asked = profile.policy.judge(read.chat_input)
         profile.check_capabilities(request, asked)
+        request = await heard(request, provider, profile.transcriber)  # before memory: it keeps the words
         settings = profile.settings
         conversation = None
         named = read.conversation_id or caller.conversation_id

@@ -14,7 +14,7 @@ from typing import Literal, NamedTuple
 from domain.messages import Message, Part, TextPart, ToolResultPart
 from domain.request import ChatRequest, requested_options
 from gateway.errors import bad_request
-from gateway.policy.attachments import UploadLimits, shown_name, to_part
+from gateway.policy.attachments import UploadLimits, is_recording, shown_name, to_part
 from gateway.policy.chat_input import ChatInput, InputMessage
 
 
@@ -103,7 +103,9 @@ class Policy:
             parts: list[Part] = [TextPart(message.text)] if message.text.strip() else []
             parts.extend(message.tool_calls)
             for attachment in message.attachments:
-                if budget > 0 or message is messages[-1]:
+                if message is not messages[-1] and is_recording(attachment):  # heard on its own turn
+                    parts.append(TextPart(f"[recording not sent again: {attachment.name or 'unnamed'}]"))
+                elif budget > 0 or message is messages[-1]:
                     parts.append(to_part(attachment, self.uploads))
                     budget -= 1
                 else:

@@ -52,8 +52,12 @@ class Settings(BaseSettings):
     max_history_files: int = Field(
         10, ge=0, le=1000, description="attachments one request sends; older ones beyond it become notes"
     )
-    max_file_bytes: int = Field(5 * 1024 * 1024, ge=1, description="bytes of one image attachment")
+    max_file_bytes: int = Field(5 * 1024 * 1024, ge=1, description="bytes of one image or recording")
     max_text_file_bytes: int = Field(256 * 1024, ge=1, description="bytes of one inlined text file")
+    transcription_model: str | None = Field(
+        None,
+        description="speech-to-text model for recordings (Azure: its deployment); default: the provider's",
+    )
     ws_end_phrase: str = Field("<END>", min_length=1, description="websocket frame text that ends a reply")
     trusted_proxies: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["127.0.0.1"],

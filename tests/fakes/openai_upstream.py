@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from email import message_from_bytes
+from email.message import Message
 from typing import Any
 
 from tests.fakes.server import FakeUpstream, Received, Reply, Stream
@@ -83,12 +86,58 @@ def completion(text: str) -> bytes:
     )
 
 
+@dataclass(frozen=True)
+class FormPart:
+    """One part of a multipart body, as the fake received it."""
+
+    value: bytes
+    filename: str | None
+    content_type: str | None
+
+
+def form_parts(request: Received) -> dict[str, FormPart]:
+    """The parts of a `multipart/form-data` body, by field name (the last one of a name wins)."""
+    head = f"content-type: {request.headers['content-type']}\r\n\r\n".encode()
+    parts: dict[str, FormPart] = {}
+    for part in message_from_bytes(head + request.body).get_payload():
+        assert isinstance(part, Message)
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        assert isinstance(name, str) and isinstance(payload, bytes)
+        content_type = part.get("content-type")
+        parts[name] = FormPart(payload, part.get_filename(), str(content_type) if content_type else None)
+    return parts
+
+
+def transcription(text: str, response_format: str = "json") -> Reply:
+    """`/audio/transcriptions` as gpt-4o-mini-transcribe answers: JSON with usage in tokens, or the text."""
+    if response_format == "text":
+        return Reply(200, (text + "\n").encode(), content_type="text/plain; charset=utf-8")
+    usage = {
+        "type": "tokens",
+        "input_tokens": 14,
+        "input_token_details": {"text_tokens": 0, "audio_tokens": 14},
+        "output_tokens": 9,
+        "total_tokens": 23,
+    }
+    return Reply(200, _json({"text": text, "usage": usage}))
+
+
 class FakeOpenAI(FakeUpstream):
-    """`POST /v1/chat/completions`; by default streams `tokens`."""
+    """`POST /v1/chat/completions`; by default streams `tokens`. `POST /v1/audio/transcriptions` hears
+    `transcript` in any file it is sent."""
 
     tokens: tuple[str, ...] = ("Hello", ",", " world", "!")
+    transcript = "What is the weather like in Lisbon?"
 
     def default(self, request: Received) -> Reply | Stream:
+        if request.method == "POST" and request.path.endswith("/audio/transcriptions"):
+            parts = form_parts(request)
+            if "file" not in parts or "model" not in parts:
+                missing = "file" if "file" not in parts else "model"
+                return error(400, f"you must provide a {missing} parameter", "invalid_request_error")
+            response_format = parts.get("response_format", FormPart(b"json", None, None)).value
+            return transcription(self.transcript, response_format.decode())
         # Azure puts the deployment in the path: /openai/deployments/{name}/chat/completions?api-version=…
         azure = request.path.startswith("/openai/deployments/") and "api-version=" in request.query
         if request.method != "POST" or (
