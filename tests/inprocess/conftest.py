@@ -6,14 +6,16 @@ test gets a clean one and an empty working directory, so no developer's `.env` i
 
 from __future__ import annotations
 
+import json
+import logging
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
 import pytest
 
-from gateway.app import create_app
+from gateway.app import configure_logging, create_app
 from gateway.settings import Settings
 from tests.asgi import App
 
@@ -53,3 +55,38 @@ def gateway_app(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> StartApp:
             yield app
 
     return start
+
+
+class GatewayLog(logging.Handler):
+    """What the gateway's own loggers write, formatted with any traceback, as the process would print it."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.setFormatter(logging.Formatter("%(levelname)s: %(name)s: %(message)s"))
+        self.lines: list[str] = []
+        self.tracebacks = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.tracebacks += record.exc_info is not None
+        self.lines.append(self.format(record))
+
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+    def requests(self) -> list[dict[str, object]]:
+        """The one JSON line per request of `gateway.access`."""
+        prefix = "INFO: gateway.access: "
+        return [json.loads(line.removeprefix(prefix)) for line in self.lines if line.startswith(prefix)]
+
+
+@pytest.fixture
+def gateway_log() -> Iterator[GatewayLog]:
+    """Every line the gateway logs during the test (its loggers do not propagate, so caplog sees none)."""
+    configure_logging("info")  # the process's handlers first, as `create_app` installs them
+    capture = GatewayLog()
+    loggers = [logging.getLogger("gateway"), logging.getLogger("gateway.access")]
+    for logger in loggers:
+        logger.addHandler(capture)
+    yield capture
+    for logger in loggers:
+        logger.removeHandler(capture)
