@@ -10,7 +10,7 @@ import json
 import logging
 import os
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from pathlib import Path
 
 import pytest
@@ -30,28 +30,37 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-@pytest.fixture
-def gateway_app(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> StartApp:
-    """`async with gateway_app(GATEWAY_X="1", ...) as app:` a gateway on exactly these variables.
+# As in `start_gateway`: the request limit, retries and the breaker are off unless a test sets them.
+DEFAULTS = {
+    "GATEWAY_REQUESTS_PER_MINUTE": "0",
+    "GATEWAY_RETRIES": "0",
+    "GATEWAY_BREAKER_FAILURES": "1000",
+    "GATEWAY_ECHO_DELAY": "0",
+}
 
-    As in `start_gateway`, the request limit, retries and the breaker are off unless a test sets them.
-    """
+
+def clean_environment(monkeypatch: pytest.MonkeyPatch, workdir: Path) -> None:
+    """No variable of the developer's shell and no `.env` of theirs reaches the app."""
     for name in list(os.environ):
         if name.startswith(("GATEWAY_", "OPENAI_", "ANTHROPIC_", "REDIS_URL")):
             monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.chdir(workdir)
+
+
+def settings_from(monkeypatch: pytest.MonkeyPatch, **env: str) -> Settings:
+    for name, value in {**DEFAULTS, **env}.items():
+        monkeypatch.setenv(name, value)
+    return Settings()
+
+
+@pytest.fixture
+def gateway_app(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> StartApp:
+    """`async with gateway_app(GATEWAY_X="1", ...) as app:` a gateway on exactly these variables."""
+    clean_environment(monkeypatch, tmp_path)
 
     @asynccontextmanager
     async def start(**env: str) -> AsyncIterator[App]:
-        defaults = {
-            "GATEWAY_REQUESTS_PER_MINUTE": "0",
-            "GATEWAY_RETRIES": "0",
-            "GATEWAY_BREAKER_FAILURES": "1000",
-            "GATEWAY_ECHO_DELAY": "0",
-        }
-        for name, value in {**defaults, **env}.items():
-            monkeypatch.setenv(name, value)
-        async with App(create_app(Settings())) as app:
+        async with App(create_app(settings_from(monkeypatch, **env))) as app:
             yield app
 
     return start
@@ -79,14 +88,22 @@ class GatewayLog(logging.Handler):
         return [json.loads(line.removeprefix(prefix)) for line in self.lines if line.startswith(prefix)]
 
 
-@pytest.fixture
-def gateway_log() -> Iterator[GatewayLog]:
-    """Every line the gateway logs during the test (its loggers do not propagate, so caplog sees none)."""
+@contextmanager
+def captured_log() -> Iterator[GatewayLog]:
+    """Every line the gateway logs meanwhile (its loggers do not propagate, so caplog sees none)."""
     configure_logging("info")  # the process's handlers first, as `create_app` installs them
     capture = GatewayLog()
     loggers = [logging.getLogger("gateway"), logging.getLogger("gateway.access")]
     for logger in loggers:
         logger.addHandler(capture)
-    yield capture
-    for logger in loggers:
-        logger.removeHandler(capture)
+    try:
+        yield capture
+    finally:
+        for logger in loggers:
+            logger.removeHandler(capture)
+
+
+@pytest.fixture
+def gateway_log() -> Iterator[GatewayLog]:
+    with captured_log() as capture:
+        yield capture
