@@ -90,10 +90,12 @@ class GatewayLog(logging.Handler):
 
 @contextmanager
 def captured_log() -> Iterator[GatewayLog]:
-    """Every line the gateway logs meanwhile (its loggers do not propagate, so caplog sees none)."""
+    """Every line the gateway logs meanwhile (its loggers do not propagate, so caplog sees none), and
+    what reaches the root logger."""
     configure_logging("info")  # the process's handlers first, as `create_app` installs them
     capture = GatewayLog()
-    loggers = [logging.getLogger("gateway"), logging.getLogger("gateway.access")]
+    # The root logger too: what other libraries log at warning and above reaches a process's stderr.
+    loggers = [logging.getLogger("gateway"), logging.getLogger("gateway.access"), logging.getLogger()]
     for logger in loggers:
         logger.addHandler(capture)
     try:
