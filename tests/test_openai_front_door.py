@@ -1,4 +1,9 @@
-"""`/v1/chat/completions` used by the official `openai` SDK, over the echo and Anthropic providers."""
+"""`/v1/chat/completions` used by the official `openai` SDK, over the echo and Anthropic providers.
+
+The SDK rides on its own HTTP client, which cannot be pointed at an app in process: these tests keep real
+gateways, one per set of settings, each shared by the module's tests (the door's own checks run in
+process in tests/inprocess/).
+"""
 
 from __future__ import annotations
 
@@ -13,9 +18,19 @@ from tests.fakes.anthropic_upstream import FakeAnthropic
 from tests.fakes.server import Stream
 from tests.gateway_process import GatewayProcess, start_gateway
 
+FRONT_DOOR_KEY = "front-door-key"
 
-def client(gateway: GatewayProcess, key: str = "unused") -> openai.OpenAI:
+
+def client(gateway: GatewayProcess, key: str = FRONT_DOOR_KEY) -> openai.OpenAI:
     return openai.OpenAI(base_url=gateway.url + "/v1", api_key=key, max_retries=0, timeout=10)
+
+
+@pytest.fixture(scope="module")
+def echo_gateway() -> Iterator[GatewayProcess]:
+    """The echo provider behind a key: the SDK's key is the gateway's own (the anthropic one takes any)."""
+    gateway = start_gateway({"GATEWAY_ECHO_DELAY": "0.01", "GATEWAY_API_KEYS": FRONT_DOOR_KEY})
+    yield gateway
+    gateway.stop()
 
 
 @pytest.fixture(scope="module")
@@ -142,16 +157,12 @@ def test_bad_requests_are_400s_in_openai_shape(echo_gateway: GatewayProcess) -> 
         )
 
 
-def test_gateway_auth_applies_to_the_front_door() -> None:
-    gateway = start_gateway({"GATEWAY_API_KEYS": "front-door-key"})
-    try:
-        with pytest.raises(openai.AuthenticationError):
-            client(gateway, "wrong").chat.completions.create(
-                model="echo", messages=[{"role": "user", "content": "a"}]
-            )
-        completion = client(gateway, "front-door-key").chat.completions.create(
-            model="echo", messages=[{"role": "user", "content": "let in"}]
+def test_gateway_auth_applies_to_the_front_door(echo_gateway: GatewayProcess) -> None:
+    with pytest.raises(openai.AuthenticationError):
+        client(echo_gateway, "wrong").chat.completions.create(
+            model="echo", messages=[{"role": "user", "content": "a"}]
         )
-        assert completion.choices[0].message.content == "let in"
-    finally:
-        gateway.stop()
+    completion = client(echo_gateway, FRONT_DOOR_KEY).chat.completions.create(
+        model="echo", messages=[{"role": "user", "content": "let in"}]
+    )
+    assert completion.choices[0].message.content == "let in"
