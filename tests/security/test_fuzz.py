@@ -9,17 +9,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.gateway_process import GatewayProcess, start_gateway
+from tests.gateway_process import GatewayProcess
 from tests.inprocess.fuzzing import CASES, summarise
-
-
-@pytest.fixture(scope="module")
-def target() -> Iterator[GatewayProcess]:
-    gateway = start_gateway({"GATEWAY_ECHO_DELAY": "0", "GATEWAY_MAX_BODY_BYTES": "200000"})
-    yield gateway
-    assert httpx.get(gateway.url + "/healthz", timeout=10).json() == {"status": "ok"}
-    assert "Traceback" not in gateway.log(), gateway.log()
-    gateway.stop()
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -28,7 +19,9 @@ def report(pytestconfig: pytest.Config) -> Iterator[None]:
     summarise(pytestconfig)
 
 
-def test_header_injection_is_not_reflected(target: GatewayProcess) -> None:
+def test_header_injection_is_not_reflected(echo_gateway: GatewayProcess) -> None:
+    """On the session's echo gateway (the settings do not matter here): only its log from now on is ours."""
+    target, log_start = echo_gateway, len(echo_gateway.log())
     request = (
         b"POST /chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
         b"Origin: https://a.example\r\nSet-Cookie: injected=1\r\nX-Request-Id: a\rInjected: b\r\n"
@@ -42,3 +35,5 @@ def test_header_injection_is_not_reflected(target: GatewayProcess) -> None:
     status = int(answer.split(b" ", 2)[1])
     assert 400 <= status < 500
     assert b"injected" not in answer.lower()
+    assert httpx.get(target.url + "/healthz", timeout=10).json() == {"status": "ok"}
+    assert "Traceback" not in target.log()[log_start:], target.log()[log_start:]
