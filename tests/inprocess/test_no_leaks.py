@@ -28,7 +28,9 @@ JSON = {"content-type": "application/json"}
 
 
 async def exposed(reply: Reply) -> str:
-    return (await reply.body()).decode() + json.dumps(reply.headers)
+    body = await reply.body()
+    await reply.task  # the request is over, its log line written
+    return body.decode() + json.dumps(reply.headers)
 
 
 async def post(app: App, headers: dict[str, str], body: bytes | None = None) -> str:

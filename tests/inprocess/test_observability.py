@@ -33,7 +33,7 @@ async def value(app: App, name: str, **labels: str) -> float:
 
 
 def log_line(log: GatewayLog, request_id: str) -> dict[str, object]:
-    """The request's line: written as the request ends, so before the test's `await` of it returns."""
+    """The request's line: written as the request ends, so once the test has awaited its task."""
     for line in log.requests():
         if line["request_id"] == request_id:
             return line
@@ -46,7 +46,7 @@ async def test_a_success_moves_requests_latency_and_tokens(
     async with gateway_app(**openai_env(fake_openai)) as app:
         before = await samples(app)
         response = await app.post("/chat", json_body=chat_body(CONTENT), headers=STREAM)
-        await response.body()
+        await response.task  # the request is over: accounted as its last step, after its body
         assert response.status == 200
         after = await samples(app)
 
@@ -82,7 +82,7 @@ async def test_an_upstream_error_is_counted_by_kind(gateway_app: StartApp, fake_
         )
         fake_openai.enqueue(openai_upstream.error(500, "boom"))
         failed = await app.post("/chat", json_body=chat_body())
-        await failed.body()
+        await failed.task
         assert failed.status == 502
         assert (
             await value(
@@ -129,7 +129,6 @@ async def test_one_log_line_per_request_with_every_field_and_no_content(
         response = await app.post(
             "/chat", json_body=chat_body(CONTENT), headers=[*STREAM, ("x-request-id", "req-42")]
         )
-        await response.body()
         await response.task
     assert response.headers["x-request-id"] == "req-42"
     line = log_line(gateway_log, "req-42")
