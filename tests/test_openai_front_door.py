@@ -26,7 +26,7 @@ def client(gateway: GatewayProcess, key: str = FRONT_DOOR_KEY) -> openai.OpenAI:
 
 
 @pytest.fixture(scope="module")
-def echo_gateway() -> Iterator[GatewayProcess]:
+def echo_behind_key() -> Iterator[GatewayProcess]:
     """The echo provider behind a key: the SDK's key is the gateway's own (the anthropic one takes any)."""
     gateway = start_gateway({"GATEWAY_ECHO_DELAY": "0.01", "GATEWAY_API_KEYS": FRONT_DOOR_KEY})
     yield gateway
@@ -40,8 +40,8 @@ def over_anthropic(fake_anthropic: FakeAnthropic) -> Iterator[GatewayProcess]:
     gateway.stop()
 
 
-def test_non_streaming_completion(echo_gateway: GatewayProcess) -> None:
-    completion = client(echo_gateway).chat.completions.create(
+def test_non_streaming_completion(echo_behind_key: GatewayProcess) -> None:
+    completion = client(echo_behind_key).chat.completions.create(
         model="echo", messages=[{"role": "user", "content": "echo me please"}]
     )
     assert completion.choices[0].message.content == "echo me please"
@@ -49,8 +49,8 @@ def test_non_streaming_completion(echo_gateway: GatewayProcess) -> None:
     assert completion.model == "echo"
 
 
-def test_models_lists_what_a_client_may_ask_for(echo_gateway: GatewayProcess) -> None:
-    assert [model.id for model in client(echo_gateway).models.list()] == ["echo"]
+def test_models_lists_what_a_client_may_ask_for(echo_behind_key: GatewayProcess) -> None:
+    assert [model.id for model in client(echo_behind_key).models.list()] == ["echo"]
 
 
 def test_a_model_the_gateway_does_not_serve_is_refused_as_on_the_deep_chat_routes(
@@ -141,12 +141,12 @@ def test_a_rate_limit_mid_stream_says_so_in_its_error_type(
     assert caught.value.body["type"] == "rate_limit_error"  # type: ignore[index]
 
 
-def test_bad_requests_are_400s_in_openai_shape(echo_gateway: GatewayProcess) -> None:
+def test_bad_requests_are_400s_in_openai_shape(echo_behind_key: GatewayProcess) -> None:
     with pytest.raises(openai.BadRequestError) as caught:
-        client(echo_gateway).chat.completions.create(model="echo", messages=[])
+        client(echo_behind_key).chat.completions.create(model="echo", messages=[])
     assert caught.value.body["type"] == "invalid_request_error"  # type: ignore[index]
     with pytest.raises(openai.BadRequestError):
-        client(echo_gateway).chat.completions.create(
+        client(echo_behind_key).chat.completions.create(
             model="echo",
             messages=[
                 {
@@ -157,12 +157,12 @@ def test_bad_requests_are_400s_in_openai_shape(echo_gateway: GatewayProcess) -> 
         )
 
 
-def test_gateway_auth_applies_to_the_front_door(echo_gateway: GatewayProcess) -> None:
+def test_gateway_auth_applies_to_the_front_door(echo_behind_key: GatewayProcess) -> None:
     with pytest.raises(openai.AuthenticationError):
-        client(echo_gateway, "wrong").chat.completions.create(
+        client(echo_behind_key, "wrong").chat.completions.create(
             model="echo", messages=[{"role": "user", "content": "a"}]
         )
-    completion = client(echo_gateway, FRONT_DOOR_KEY).chat.completions.create(
+    completion = client(echo_behind_key, FRONT_DOOR_KEY).chat.completions.create(
         model="echo", messages=[{"role": "user", "content": "let in"}]
     )
     assert completion.choices[0].message.content == "let in"
