@@ -76,7 +76,8 @@ class GatewayLog(logging.Handler):
         self.tracebacks = 0
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.tracebacks += record.exc_info is not None
+        if record.exc_info:
+            self.tracebacks += 1
         self.lines.append(self.format(record))
 
     def text(self) -> str:
