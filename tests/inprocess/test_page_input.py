@@ -86,7 +86,7 @@ async def test_unknown_props_and_page_system_text_never_reach_the_provider(
     ],
 )
 async def test_overrides_are_refused_when_not_allowed(
-    strict: App, fake_openai: FakeOpenAI, props: dict[str, object], says: str
+    strict: App, fake_openai: FakeOpenAI, props: dict[str, Any], says: str
 ) -> None:
     status, answer = await post(strict, chat_body(**props))
     assert status == 422
@@ -121,7 +121,7 @@ async def test_allowed_overrides_reach_the_provider(lenient: App, fake_openai: F
     ],
 )
 async def test_overrides_outside_the_allowed_range_are_refused(
-    lenient: App, fake_openai: FakeOpenAI, props: dict[str, object], says: str
+    lenient: App, fake_openai: FakeOpenAI, props: dict[str, Any], says: str
 ) -> None:
     status, answer = await post(lenient, chat_body(**props), origin=SITE)
     assert status == 422
