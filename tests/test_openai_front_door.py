@@ -16,7 +16,7 @@ from tests.conftest import anthropic_env
 from tests.fakes import anthropic_upstream
 from tests.fakes.anthropic_upstream import FakeAnthropic
 from tests.fakes.server import Stream
-from tests.gateway_process import GatewayProcess, start_gateway
+from tests.gateway_process import GatewayProcess, start_gateways
 
 FRONT_DOOR_KEY = "front-door-key"
 
@@ -26,18 +26,26 @@ def client(gateway: GatewayProcess, key: str = FRONT_DOOR_KEY) -> openai.OpenAI:
 
 
 @pytest.fixture(scope="module")
-def echo_behind_key() -> Iterator[GatewayProcess]:
+def gateways(fake_anthropic: FakeAnthropic) -> Iterator[tuple[GatewayProcess, GatewayProcess]]:
+    """The module's two gateways, started side by side."""
+    echo, anthropic = start_gateways(
+        {"GATEWAY_ECHO_DELAY": "0.01", "GATEWAY_API_KEYS": FRONT_DOOR_KEY},
+        anthropic_env(fake_anthropic, GATEWAY_SYSTEM_PROMPT="Operator."),
+    )
+    yield echo, anthropic
+    echo.stop()
+    anthropic.stop()
+
+
+@pytest.fixture
+def echo_behind_key(gateways: tuple[GatewayProcess, GatewayProcess]) -> GatewayProcess:
     """The echo provider behind a key: the SDK's key is the gateway's own (the anthropic one takes any)."""
-    gateway = start_gateway({"GATEWAY_ECHO_DELAY": "0.01", "GATEWAY_API_KEYS": FRONT_DOOR_KEY})
-    yield gateway
-    gateway.stop()
+    return gateways[0]
 
 
-@pytest.fixture(scope="module")
-def over_anthropic(fake_anthropic: FakeAnthropic) -> Iterator[GatewayProcess]:
-    gateway = start_gateway(anthropic_env(fake_anthropic, GATEWAY_SYSTEM_PROMPT="Operator."))
-    yield gateway
-    gateway.stop()
+@pytest.fixture
+def over_anthropic(gateways: tuple[GatewayProcess, GatewayProcess]) -> GatewayProcess:
+    return gateways[1]
 
 
 def test_non_streaming_completion(echo_behind_key: GatewayProcess) -> None:
