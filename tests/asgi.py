@@ -10,11 +10,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import threading
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
+import anyio
+import httpx
 from starlette.types import ASGIApp, Message
 
 CLIENT = ("127.0.0.1", 50123)
@@ -128,12 +131,21 @@ class App:
         headers: Iterable[tuple[str, str]] = (),
         more_body: bool = False,
         client: tuple[str, int] = CLIENT,
+        files: list[tuple[str, Any]] | None = None,
+        data: dict[str, str] | None = None,
     ) -> Reply:
-        """Start an exchange; the body is sent whole, or (`more_body`) in pieces with `Reply.send`."""
+        """Start an exchange; the body is sent whole, or (`more_body`) in pieces with `Reply.send`.
+
+        `files` and `data` make a form, encoded by httpx as a real client encodes it (multipart with files).
+        """
         header_list = [(name.lower().encode(), value.encode()) for name, value in headers]
         if json_body is not None:
             body = json.dumps(json_body).encode()
             header_list.append((b"content-type", b"application/json"))
+        if files is not None or data is not None:
+            form = httpx.Request(method, "http://testserver/", files=files, data=data)
+            body = form.read()
+            header_list.append((b"content-type", form.headers["content-type"].encode()))
         if not more_body:
             header_list.append((b"content-length", str(len(body)).encode()))
         path, _, query = path.partition("?")
@@ -225,6 +237,11 @@ class App:
         socket = WebSocket(asyncio.ensure_future(run()))
         socket._to_app.put_nowait({"type": "websocket.connect"})
         return socket
+
+
+async def happened(event: threading.Event, seconds: float = 10) -> bool:
+    """Wait for something a fake upstream's thread reports, without holding up the app's event loop."""
+    return await anyio.to_thread.run_sync(event.wait, seconds)
 
 
 def sse_data(body: bytes) -> list[Any]:

@@ -29,14 +29,16 @@ class StartGateway(Protocol):
 
 @pytest.fixture(scope="session")
 def fake_openai() -> Iterator[FakeOpenAI]:
-    fake = FakeOpenAI().start()
+    fake = FakeOpenAI()
+    fake.start()
     yield fake
     fake.stop()
 
 
 @pytest.fixture(scope="session")
 def fake_anthropic() -> Iterator[FakeAnthropic]:
-    fake = FakeAnthropic().start()
+    fake = FakeAnthropic()
+    fake.start()
     yield fake
     fake.stop()
 

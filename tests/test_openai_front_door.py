@@ -1,4 +1,9 @@
-"""`/v1/chat/completions` used by the official `openai` SDK, over the echo and Anthropic providers."""
+"""`/v1/chat/completions` used by the official `openai` SDK, over the echo and Anthropic providers.
+
+The SDK rides on its own HTTP client, which cannot be pointed at an app in process: these tests keep real
+gateways, one per set of settings, each shared by the module's tests (the door's own checks run in
+process in tests/inprocess/).
+"""
 
 from __future__ import annotations
 
@@ -11,22 +16,40 @@ from tests.conftest import anthropic_env
 from tests.fakes import anthropic_upstream
 from tests.fakes.anthropic_upstream import FakeAnthropic
 from tests.fakes.server import Stream
-from tests.gateway_process import GatewayProcess, start_gateway
+from tests.gateway_process import GatewayProcess, start_gateways
+
+FRONT_DOOR_KEY = "front-door-key"
 
 
-def client(gateway: GatewayProcess, key: str = "unused") -> openai.OpenAI:
+def client(gateway: GatewayProcess, key: str = FRONT_DOOR_KEY) -> openai.OpenAI:
     return openai.OpenAI(base_url=gateway.url + "/v1", api_key=key, max_retries=0, timeout=10)
 
 
 @pytest.fixture(scope="module")
-def over_anthropic(fake_anthropic: FakeAnthropic) -> Iterator[GatewayProcess]:
-    gateway = start_gateway(anthropic_env(fake_anthropic, GATEWAY_SYSTEM_PROMPT="Operator."))
-    yield gateway
-    gateway.stop()
+def gateways(fake_anthropic: FakeAnthropic) -> Iterator[tuple[GatewayProcess, GatewayProcess]]:
+    """The module's two gateways, started side by side."""
+    echo, anthropic = start_gateways(
+        {"GATEWAY_ECHO_DELAY": "0.01", "GATEWAY_API_KEYS": FRONT_DOOR_KEY},
+        anthropic_env(fake_anthropic, GATEWAY_SYSTEM_PROMPT="Operator."),
+    )
+    yield echo, anthropic
+    echo.stop()
+    anthropic.stop()
 
 
-def test_non_streaming_completion(echo_gateway: GatewayProcess) -> None:
-    completion = client(echo_gateway).chat.completions.create(
+@pytest.fixture
+def echo_behind_key(gateways: tuple[GatewayProcess, GatewayProcess]) -> GatewayProcess:
+    """The echo provider behind a key: the SDK's key is the gateway's own (the anthropic one takes any)."""
+    return gateways[0]
+
+
+@pytest.fixture
+def over_anthropic(gateways: tuple[GatewayProcess, GatewayProcess]) -> GatewayProcess:
+    return gateways[1]
+
+
+def test_non_streaming_completion(echo_behind_key: GatewayProcess) -> None:
+    completion = client(echo_behind_key).chat.completions.create(
         model="echo", messages=[{"role": "user", "content": "echo me please"}]
     )
     assert completion.choices[0].message.content == "echo me please"
@@ -34,8 +57,8 @@ def test_non_streaming_completion(echo_gateway: GatewayProcess) -> None:
     assert completion.model == "echo"
 
 
-def test_models_lists_what_a_client_may_ask_for(echo_gateway: GatewayProcess) -> None:
-    assert [model.id for model in client(echo_gateway).models.list()] == ["echo"]
+def test_models_lists_what_a_client_may_ask_for(echo_behind_key: GatewayProcess) -> None:
+    assert [model.id for model in client(echo_behind_key).models.list()] == ["echo"]
 
 
 def test_a_model_the_gateway_does_not_serve_is_refused_as_on_the_deep_chat_routes(
@@ -126,12 +149,12 @@ def test_a_rate_limit_mid_stream_says_so_in_its_error_type(
     assert caught.value.body["type"] == "rate_limit_error"  # type: ignore[index]
 
 
-def test_bad_requests_are_400s_in_openai_shape(echo_gateway: GatewayProcess) -> None:
+def test_bad_requests_are_400s_in_openai_shape(echo_behind_key: GatewayProcess) -> None:
     with pytest.raises(openai.BadRequestError) as caught:
-        client(echo_gateway).chat.completions.create(model="echo", messages=[])
+        client(echo_behind_key).chat.completions.create(model="echo", messages=[])
     assert caught.value.body["type"] == "invalid_request_error"  # type: ignore[index]
     with pytest.raises(openai.BadRequestError):
-        client(echo_gateway).chat.completions.create(
+        client(echo_behind_key).chat.completions.create(
             model="echo",
             messages=[
                 {
@@ -142,16 +165,12 @@ def test_bad_requests_are_400s_in_openai_shape(echo_gateway: GatewayProcess) -> 
         )
 
 
-def test_gateway_auth_applies_to_the_front_door() -> None:
-    gateway = start_gateway({"GATEWAY_API_KEYS": "front-door-key"})
-    try:
-        with pytest.raises(openai.AuthenticationError):
-            client(gateway, "wrong").chat.completions.create(
-                model="echo", messages=[{"role": "user", "content": "a"}]
-            )
-        completion = client(gateway, "front-door-key").chat.completions.create(
-            model="echo", messages=[{"role": "user", "content": "let in"}]
+def test_gateway_auth_applies_to_the_front_door(echo_behind_key: GatewayProcess) -> None:
+    with pytest.raises(openai.AuthenticationError):
+        client(echo_behind_key, "wrong").chat.completions.create(
+            model="echo", messages=[{"role": "user", "content": "a"}]
         )
-        assert completion.choices[0].message.content == "let in"
-    finally:
-        gateway.stop()
+    completion = client(echo_behind_key, FRONT_DOOR_KEY).chat.completions.create(
+        model="echo", messages=[{"role": "user", "content": "let in"}]
+    )
+    assert completion.choices[0].message.content == "let in"
