@@ -64,7 +64,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.router.routes.extend(openai_audio.routes())  # not a chat turn: a route of its own
     app.router.routes.extend(websocket.routes())
     for module in (history, conversations, models, health, demo):
-        app.include_router(module.router)
+        # Their routes as they are (no prefix, no shared dependencies): one flat list the request log
+        # can name a request's route from. `include_router` would nest each router as a route of its own.
+        app.router.routes.extend(module.router.routes)
     # add_middleware wraps what is there: the last added is the outermost.
     app.add_middleware(
         BodyLimit,
@@ -79,7 +81,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(ProfileCORS)
     app.add_middleware(TrackInFlight, inflight=inflight)
     quiet = frozenset(
-        getattr(route, "path", "") for module in (health, demo) for route in module.router.routes
+        [
+            app.openapi_url or "",
+            *(getattr(route, "path", "") for module in (health, demo) for route in module.router.routes),
+        ]
     )
     app.add_middleware(RequestLog, metrics=metrics, routes=app.router.routes, quiet=quiet)
     return app

@@ -35,7 +35,7 @@ class RequestLog:
         for route in self.routes:
             match, _ = route.matches(scope)
             if match is not Match.NONE:
-                return getattr(route, "path", "other")
+                return getattr(route, "path", None) or "other"
         return "other"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -81,7 +81,8 @@ async def test_no_secret_in_any_response_or_log_line(
         seen.append("".join([(await socket.receive())["text"] for _ in range(5)]))
         await socket.close()
     log = gateway_log.text()
-    assert len(gateway_log.requests()) == 11  # the log was captured: a line per /chat request and turn
+    # The log was captured: a line per /chat request and turn, and one for the unknown path.
+    assert len(gateway_log.requests()) == 12
     assert "Incorrect API key" not in "".join(seen)  # the upstream's own auth message is never passed on
     for secret in SECRETS:
         assert secret not in "".join(seen)
