@@ -80,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(ErrorBoundary)
     app.add_middleware(ProfileCORS)
     app.add_middleware(TrackInFlight, inflight=inflight)
+    # Probes, the schema and the demo page's files are not requests worth a log line; every other is.
     quiet = frozenset(
         [
             app.openapi_url or "",
