@@ -10,7 +10,6 @@ come as `x-api-key`, as the Anthropic SDK sends its key (gateway/connection.py).
 from __future__ import annotations
 
 import secrets
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -18,11 +17,10 @@ from starlette.requests import Request
 
 from domain.events import Event, Finish, TextDelta, ToolCallDelta, Usage
 from gateway.connection import service_of
-from gateway.doors import openai_chat
+from gateway.doors import model_profile
 from gateway.doors.anthropic_messages_request import chat_input_of, parse
 from gateway.doors.door import HttpRead
-from gateway.errors import GatewayError, bad_request
-from gateway.profile import DEFAULT
+from gateway.errors import GatewayError
 
 if TYPE_CHECKING:
     from gateway.process.service import Service
@@ -220,17 +218,12 @@ class AnthropicMessagesDoor:
         return error_body(error)
 
     async def locate(self, request: Request, service: Service) -> Profile:
-        # The same rule as OpenAI's doors: `model` may name a profile, found before the body is parsed.
-        return await openai_chat.DOOR.locate(request, service)
+        return await model_profile.locate(request, service)
 
     async def read(self, request: Request, profile: Profile) -> HttpRead:
         body = parse(await request.body(), profile.policy.max_json_items)
         chat_input = chat_input_of(body)
-        profiles = service_of(request).profiles
-        if body.model is not None and body.model != DEFAULT and body.model in profiles:
-            if body.model != profile.name:
-                raise bad_request(400, f"The model {body.model!r} names a profile this request is not for.")
-            chat_input = replace(chat_input, options=replace(chat_input.options, model=None))
+        chat_input = model_profile.judged_for(profile, body.model, chat_input, service_of(request))
         return HttpRead(chat_input, body.stream, MessageEvents, remember_unnamed=False)
 
 

@@ -6,10 +6,8 @@ A request's `model` may name a profile instead of a model.
 
 from __future__ import annotations
 
-import re
 import time
 import uuid
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -17,11 +15,11 @@ from starlette.requests import Request
 
 from domain.events import Event, Finish, TextDelta, ToolCallDelta, Usage
 from gateway.connection import service_of
+from gateway.doors import model_profile
 from gateway.doors.door import HttpRead
 from gateway.doors.openai_chat_request import read_json
 from gateway.doors.openai_errors import error_body, error_status
-from gateway.errors import GatewayError, bad_request
-from gateway.profile import DEFAULT
+from gateway.errors import GatewayError
 
 if TYPE_CHECKING:
     from gateway.process.service import Service
@@ -145,10 +143,6 @@ def usage_fields(usage: Usage | None) -> dict[str, int]:
 
 # --- the door ----------------------------------------------------------------------------------------
 
-# A string `"model"` member anywhere in the body: the cheap look that finds the profile a body names
-# before the caller is admitted. The parsed body must then agree, or the request is refused.
-_MODEL_MEMBER = re.compile(rb'"model"\s*:\s*"([A-Za-z0-9-]{1,32})"')
-
 
 class OpenAIChatDoor:
     name: str = "openai-chat"
@@ -162,20 +156,11 @@ class OpenAIChatDoor:
         return error_body(error)
 
     async def locate(self, request: Request, service: Service) -> Profile:
-        if "profile" in request.path_params:
-            return service.profile(request.path_params["profile"])
-        if len(service.profiles) == 1:  # only the default: nothing in the body can name another
-            return service.default
-        named = _named_profiles(await request.body(), service)
-        return service.profiles[named[0]] if len(named) == 1 else service.default
+        return await model_profile.locate(request, service)
 
     async def read(self, request: Request, profile: Profile) -> HttpRead:
         body, chat_input = read_json(await request.body(), profile.policy.max_json_items)
-        profiles = service_of(request).profiles
-        if body.model is not None and body.model != DEFAULT and body.model in profiles:
-            if body.model != profile.name:
-                raise bad_request(400, f"The model {body.model!r} names a profile this request is not for.")
-            chat_input = replace(chat_input, options=replace(chat_input.options, model=None))
+        chat_input = model_profile.judged_for(profile, body.model, chat_input, service_of(request))
         include_usage = body.stream_options is not None and body.stream_options.include_usage
         return HttpRead(
             chat_input,
@@ -183,11 +168,6 @@ class OpenAIChatDoor:
             lambda model: OpenAIChunks(model, include_usage),
             remember_unnamed=False,
         )
-
-
-def _named_profiles(raw: bytes, service: Service) -> list[str]:
-    named = {match.decode() for match in _MODEL_MEMBER.findall(raw)}
-    return sorted(name for name in named if name != DEFAULT and name in service.profiles)
 
 
 DOOR = OpenAIChatDoor()

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 
 from gateway.connection import caller_of, service_of
-from gateway.doors import openai_chat
+from gateway.doors import model_profile
 from gateway.doors.door import HttpRead
 from gateway.doors.openai_errors import error_body, error_status
 from gateway.doors.openai_responses_events import ResponseEvents, echo_of, new_id
@@ -29,7 +29,6 @@ from gateway.doors.openai_responses_request import (
 )
 from gateway.errors import GatewayError, bad_request
 from gateway.policy.chat_input import ChatInput, InputMessage
-from gateway.profile import DEFAULT
 
 if TYPE_CHECKING:
     from gateway.process.service import Service
@@ -56,17 +55,13 @@ class OpenAIResponsesDoor:
         return error_body(error)
 
     async def locate(self, request: Request, service: Service) -> Profile:
-        # The same rule as Chat Completions: `model` may name a profile, found before the body is parsed.
-        return await openai_chat.DOOR.locate(request, service)
+        return await model_profile.locate(request, service)
 
     async def read(self, request: Request, profile: Profile) -> HttpRead:
         body = parse(await request.body(), profile.policy.max_json_items)
         chat_input = chat_input_of(body)
         service = service_of(request)
-        if body.model is not None and body.model != DEFAULT and body.model in service.profiles:
-            if body.model != profile.name:
-                raise bad_request(400, f"The model {body.model!r} names a profile this request is not for.")
-            chat_input = replace(chat_input, options=replace(chat_input.options, model=None))
+        chat_input = model_profile.judged_for(profile, body.model, chat_input, service)
         response_id = new_id("resp")
         stored_under = await self._conversation(request, service, profile, body, response_id)
         if body.previous_response_id is not None:
