@@ -30,15 +30,22 @@ ErrorKind = Literal[
 
 
 class UpstreamError(Exception):
-    """A provider call failed. `status` is the HTTP status the gateway answers with."""
+    """A provider call failed: what kind of failure, and the HTTP status the upstream answered with, if it
+    answered at all. What the gateway's client is told of it, and with which status, the gateway decides
+    (gateway/errors.py): adapters report, they keep no HTTP policy of the gateway's."""
 
     def __init__(
-        self, message: str, *, status: int, kind: ErrorKind, retry_after: float | None = None
+        self,
+        message: str,
+        *,
+        kind: ErrorKind,
+        upstream_status: int | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
-        self.status = status
         self.kind = kind
+        self.upstream_status = upstream_status
         self.retry_after = retry_after
 
 
@@ -51,7 +58,7 @@ def from_status(
     retry_after: float | None = None,
     secrets: Iterable[str] = (),
 ) -> UpstreamError:
-    """Map an upstream HTTP error status to the gateway's answer.
+    """Map an upstream HTTP error status to a kind of failure and a message a person can act on.
 
     The provider's own message is passed on only where it helps the user and cannot carry credentials:
     401/403 messages can echo part of the key, so they are replaced by advice for the operator.
@@ -61,48 +68,47 @@ def from_status(
         return UpstreamError(
             f"The {provider} provider refused the gateway's credentials (HTTP {status}); "
             f"the operator should check {key_variable}.",
-            status=502,
+            upstream_status=status,
             kind="auth",
         )
     if status == 429:
         return UpstreamError(
             f"The {provider} provider is rate limiting this gateway; try again shortly.",
-            status=429,
+            upstream_status=status,
             kind="rate_limit",
             retry_after=retry_after,
         )
     if status in (503, 529):
         return UpstreamError(
             f"The {provider} provider is overloaded (HTTP {status}); try again shortly.",
-            status=503,
+            upstream_status=status,
             kind="overloaded",
             retry_after=retry_after,
         )
     if status >= 500:
         return UpstreamError(
             f"The {provider} provider failed (HTTP {status}){_suffix(detail)}",
-            status=502,
+            upstream_status=status,
             kind="server",
         )
     return UpstreamError(
         f"The {provider} provider rejected the request (HTTP {status}){_suffix(detail)}",
-        status=502,
+        upstream_status=status,
         kind="rejected",
     )
 
 
 def timeout(provider: str) -> UpstreamError:
-    return UpstreamError(f"The {provider} provider did not answer in time.", status=504, kind="timeout")
+    return UpstreamError(f"The {provider} provider did not answer in time.", kind="timeout")
 
 
 def connection(provider: str) -> UpstreamError:
-    return UpstreamError(f"Could not reach the {provider} provider.", status=502, kind="connection")
+    return UpstreamError(f"Could not reach the {provider} provider.", kind="connection")
 
 
 def broken_stream(provider: str, detail: str | None = None, secrets: Iterable[str] = ()) -> UpstreamError:
     return UpstreamError(
         f"The {provider} provider broke off its reply{_suffix(_clip(detail, secrets))}",
-        status=502,
         kind="protocol",
     )
 
@@ -113,7 +119,9 @@ def redacted(error: UpstreamError, secrets: Iterable[str]) -> UpstreamError:
     message = redact(error.message, secrets)
     if message == error.message:
         return error
-    return UpstreamError(message, status=error.status, kind=error.kind, retry_after=error.retry_after)
+    return UpstreamError(
+        message, kind=error.kind, upstream_status=error.upstream_status, retry_after=error.retry_after
+    )
 
 
 def redact(message: str, secrets: Iterable[str] = ()) -> str:

@@ -141,7 +141,6 @@ def _tool_name(result: ToolResultPart, names: Mapping[str, str]) -> str:
         raise UpstreamError(
             f"The gemini provider needs the name of the tool whose result answers call {result.call_id!r}, "
             "and no earlier call in the conversation has that id.",
-            status=400,
             kind="unsupported",
         )
     return name

@@ -93,7 +93,6 @@ class ResilientProvider:
                 if not breaker.allows():
                     last = UpstreamError(
                         f"The {provider.name} provider keeps failing; the gateway paused calls to it.",
-                        status=503,
                         kind="overloaded",
                     )
                     break

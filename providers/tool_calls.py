@@ -32,7 +32,6 @@ def arguments_object(provider: str, name: str, arguments: str) -> dict[str, Any]
         raise UpstreamError(
             f"The arguments of the earlier call to tool {name!r} are not a JSON object, which the "
             f"{provider} provider requires.",
-            status=400,
             kind="unsupported",
         )
     return parsed

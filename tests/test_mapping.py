@@ -12,6 +12,7 @@ import pytest
 from domain.events import Event, Finish, TextDelta, ToolCallDelta, Usage
 from domain.messages import ImagePart, Message, TextPart, ToolCallPart, ToolResultPart
 from domain.request import ChatRequest, NamedTool, ResponseFormat, ToolChoice, ToolSpec, requested_options
+from gateway.errors import GatewayError
 from providers import REGISTRY, anthropic, gemini, ollama
 from providers.anthropic import StreamState, stream_events, to_anthropic_messages, to_anthropic_request
 from providers.config import ProviderOptions
@@ -30,6 +31,12 @@ from providers.presets import PRESETS
 from providers.resilient import CircuitBreaker, RetryPolicy
 from providers.wire import sse_data_bytes
 from tests import aio
+
+
+def client_status(error: UpstreamError) -> int:
+    """The status the gateway's client gets for a provider's failure (the gateway decides it)."""
+    return GatewayError.from_upstream(error).status
+
 
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
 
@@ -93,7 +100,7 @@ def test_anthropic_mapping_sends_images_as_base64_blocks() -> None:
 )
 def test_upstream_statuses_map_to_gateway_statuses(status: int, gateway_status: int, kind: str) -> None:
     error = from_status("openai", status, "detail", key_variable="OPENAI_API_KEY")
-    assert (error.status, error.kind) == (gateway_status, kind)
+    assert (client_status(error), error.kind) == (gateway_status, kind)
 
 
 def test_credential_errors_never_repeat_the_upstream_message() -> None:
@@ -158,7 +165,7 @@ def test_anthropic_events_translate_with_running_state() -> None:
         stream_events(
             {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}, state
         )
-    assert caught.value.status == 503
+    assert client_status(caught.value) == 503
 
 
 def test_retry_delay_honours_retry_after_up_to_the_cap_and_backs_off_with_jitter() -> None:
@@ -390,7 +397,10 @@ def test_arguments_that_are_not_an_object_are_refused_not_guessed() -> None:
     messages = (Message("user", (TextPart("go"),)), Message("assistant", (ToolCallPart("c", "f", "[1, 2]"),)))
     with pytest.raises(UpstreamError) as caught:
         to_anthropic_messages(messages)
-    assert (caught.value.status, caught.value.kind) == (400, "unsupported") and "'f'" in caught.value.message
+    assert (client_status(caught.value), caught.value.kind) == (
+        400,
+        "unsupported",
+    ) and "'f'" in caught.value.message
 
 
 def test_anthropic_tool_use_blocks_are_numbered_among_calls() -> None:
@@ -459,7 +469,7 @@ def test_gemini_function_responses(result: ToolResultPart, response: dict[str, A
 def test_gemini_needs_the_name_of_a_results_tool() -> None:
     with pytest.raises(UpstreamError) as caught:
         to_gemini_contents((Message("tool", (ToolResultPart("call_unknown", "x"),)),))
-    assert caught.value.status == 400 and "call_unknown" in caught.value.message
+    assert client_status(caught.value) == 400 and "call_unknown" in caught.value.message
 
 
 def test_gemini_function_calls_translate_to_whole_deltas_with_ids() -> None:

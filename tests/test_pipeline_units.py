@@ -147,7 +147,7 @@ def test_frames_start_with_a_peeked_first_event() -> None:
 
 
 def test_a_failure_mid_stream_is_the_last_frame() -> None:
-    failure = UpstreamError("The provider broke off its reply.", status=502, kind="protocol")
+    failure = UpstreamError("The provider broke off its reply.", kind="protocol")
     result = aio.run(_collect(_events(TextDelta("par"), failure, TextDelta("never"))))
     assert result == [b'data: {"text":"par"}\n\n', b'data: {"error":"The provider broke off its reply."}\n\n']
 

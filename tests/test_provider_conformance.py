@@ -21,6 +21,7 @@ from domain.events import Event, Finish, TextDelta, ToolCallDelta, Usage
 from domain.messages import HEARS_AUDIO, AudioPart, Message, TextPart, ToolCallPart, ToolResultPart
 from domain.provider import Provider
 from domain.request import ChatRequest, ResponseFormat, ToolSpec
+from gateway.errors import GatewayError
 from providers import REGISTRY
 from providers.config import ConfigError, ProviderOptions
 from providers.errors import UpstreamError
@@ -31,6 +32,12 @@ from tests.fakes.gemini_upstream import FakeGemini
 from tests.fakes.ollama_upstream import FakeOllama
 from tests.fakes.openai_upstream import FakeOpenAI
 from tests.fakes.server import FakeUpstream, Hang, Reply, Stream
+
+
+def client_status(error: UpstreamError) -> int:
+    """The status the gateway's client gets for a provider's failure (the gateway decides it)."""
+    return GatewayError.from_upstream(error).status
+
 
 TOKENS = ["Hel", "lo ", "wörld 🌍"]
 REQUEST = ChatRequest((Message("user", (TextPart("hi"),)),), system="Be brief.")
@@ -419,7 +426,7 @@ def test_each_error_status_keeps_its_meaning(
     quoting = f" for key {adapter.key}" if adapter.key else ""
     fake.enqueue(adapter.error(status, f"upstream says {status}{quoting}"))
     error = failure(lambda: aio.run(_collect(provider)))
-    assert (error.status, error.kind) == adapter.statuses[status]
+    assert (client_status(error), error.kind) == adapter.statuses[status]
     if status == 429:
         assert error.retry_after == 7
     if status in (401, 403):
@@ -438,7 +445,7 @@ def test_an_error_body_that_arrives_in_pieces_is_read_whole(
     reply = adapter.error(400, "upstream says the request is wrong")
     fake.enqueue(dataclasses.replace(reply, split_at=len(reply.body) // 2))
     error = failure(lambda: aio.run(_collect(provider)))
-    assert error.status == adapter.statuses[400][0]
+    assert client_status(error) == adapter.statuses[400][0]
     assert "upstream says the request is wrong" in error.message
     assert "{" not in error.message  # the provider's message, not a piece of its JSON
 
@@ -447,13 +454,13 @@ def test_a_stream_without_its_finish_marker_is_a_failure(
     adapter: Adapter, fake: FakeUpstream, provider: Provider
 ) -> None:
     error = failure(lambda: stream(adapter, fake, provider, *adapter.unfinished(TOKENS)))
-    assert (error.status, error.kind) == (502, "protocol")
+    assert (client_status(error), error.kind) == (502, "protocol")
 
 
 def test_a_malformed_stream_is_a_failure(adapter: Adapter, fake: FakeUpstream, provider: Provider) -> None:
     garbage = b"{not json\n\n" if adapter.content_type.endswith("ndjson") else b"data: {not json\n\n"
     error = failure(lambda: stream(adapter, fake, provider, adapter.frames(TOKENS)[0], garbage))
-    assert (error.status, error.kind) == (502, "protocol")
+    assert (client_status(error), error.kind) == (502, "protocol")
     assert "not JSON" in error.message
 
 
@@ -461,7 +468,7 @@ def test_a_connection_dropped_mid_reply_is_a_failure(
     adapter: Adapter, fake: FakeUpstream, provider: Provider
 ) -> None:
     error = failure(lambda: stream(adapter, fake, provider, *adapter.frames(TOKENS)[:2], then="drop"))
-    assert (error.status, error.kind) == (502, "protocol")
+    assert (client_status(error), error.kind) == (502, "protocol")
 
 
 def test_a_provider_that_hangs_before_answering_times_out(
@@ -469,14 +476,14 @@ def test_a_provider_that_hangs_before_answering_times_out(
 ) -> None:
     fake.enqueue(Hang())
     error = failure(lambda: aio.run(_collect(provider)))
-    assert (error.status, error.kind) == (504, "timeout")
+    assert (client_status(error), error.kind) == (504, "timeout")
 
 
 def test_a_provider_that_hangs_between_deltas_times_out(
     adapter: Adapter, fake: FakeUpstream, provider: Provider
 ) -> None:
     error = failure(lambda: stream(adapter, fake, provider, *adapter.frames(TOKENS)[:2], then="hang"))
-    assert (error.status, error.kind) == (504, "timeout")
+    assert (client_status(error), error.kind) == (504, "timeout")
 
 
 def test_a_caller_that_leaves_closes_the_upstream_connection(
@@ -521,7 +528,7 @@ def test_an_error_inside_the_stream_is_a_failure(
     error = failure(
         lambda: stream(adapter, fake, provider, *frames, adapter.error_inside("upstream says no"))
     )
-    assert error.status == 502 and "upstream says no" in error.message
+    assert client_status(error) == 502 and "upstream says no" in error.message
 
 
 @pytest.mark.parametrize("adapter", KEYED, ids=[adapter.name for adapter in KEYED], indirect=True)
@@ -642,7 +649,7 @@ def test_a_provider_nobody_listens_for_is_unreachable_not_slow(
         monkeypatch.setenv(variable, value.replace(fake.url, "http://127.0.0.1:9"))  # nothing listens there
     provider = REGISTRY[adapter.name](ProviderOptions(model=None, env_file=None))
     error = failure(lambda: aio.run(_collect(provider)))
-    assert (error.status, error.kind) == (502, "connection")
+    assert (client_status(error), error.kind) == (502, "connection")
 
 
 def assembled(events: list[Event]) -> list[tuple[str, str, Any]]:
@@ -760,5 +767,5 @@ def test_a_call_whose_arguments_are_not_an_object(
         assert fake.last.json()["messages"][-1]["tool_calls"][0]["function"]["arguments"] == "[1, 2]"
         return
     error = failure(lambda: aio.run(_collect(provider, request)))
-    assert (error.status, error.kind) == (400, "unsupported") and "get_time" in error.message
+    assert (client_status(error), error.kind) == (400, "unsupported") and "get_time" in error.message
     assert not fake.requests
