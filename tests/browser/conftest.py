@@ -81,14 +81,16 @@ def foreign_site(site_port: int) -> str:
     return f"http://localhost:{site_port}"
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API runs an event loop in the main thread while it lives,
+# and the in-process tests (tests/inprocess/) need that thread's loop free once the browser tests are done.
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
     _require(CHROMIUM, "install Debian's chromium package")
     with sync_playwright() as instance:
         yield instance
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
     yield browser
