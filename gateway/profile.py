@@ -20,7 +20,7 @@ from gateway.policy.attachments import UploadLimits
 from gateway.policy.policy import Policy
 from gateway.process.settings import Settings
 from gateway.telemetry.metrics import Metrics
-from gateway.tools.loop import check_tools, with_tools
+from gateway.tools.config import check_can_call_tools
 from providers import build_chain
 from providers.config import ConfigError, ProviderOptions
 from providers.resilient import RetryPolicy
@@ -58,8 +58,13 @@ class Profile:
             on_storage_failure=settings.redis_failure,
         )
         try:
-            # The profile's MCP tools run in a loop around its provider chain (closed with it, in aclose).
-            provider = with_tools(build_provider(settings), name, settings, metrics)
+            provider = build_provider(settings)
+            if settings.tools:
+                # The profile's MCP tools run in a loop around its provider chain (closed with it, in
+                # aclose). Imported here: the MCP SDK costs every process ~30 MB, needed only with tools.
+                from gateway.tools.loop import with_tools
+
+                provider = with_tools(provider, name, settings, metrics)
         except ConfigError as exc:
             problem = f"The gateway is not configured: {exc}."
             log.error(problem)
@@ -140,7 +145,7 @@ def build_provider(settings: Settings) -> Provider:
         breaker_threshold=settings.breaker_failures,
         breaker_reset=settings.breaker_reset_seconds,
     )
-    check_tools(chain, settings)  # here, so the CLI's start-up check refuses it too
+    check_can_call_tools(chain, settings.tools)  # here, so the CLI's start-up check refuses it too
     return chain
 
 

@@ -20,6 +20,9 @@ from collections.abc import Iterable, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from domain.provider import Provider
+from providers.config import ConfigError
+
 # No "_" in a server's name: "SERVER__TOOL", the name the model sees, must split one way only.
 SERVER_NAME = re.compile(r"[a-z0-9-]{1,32}")
 TOOL_PATTERN = re.compile(r"(?P<server>[a-z0-9-]{1,32})\.(?P<tool>\*|[A-Za-z0-9_.-]{1,128})")
@@ -62,3 +65,11 @@ def check_tools(patterns: Iterable[str], servers: Mapping[str, McpServer]) -> No
 def allows(patterns: Iterable[str], server: str, tool: str) -> bool:
     """Whether the profile lets its model call `tool` of `server`."""
     return any(pattern in (f"{server}.{tool}", f"{server}.*") for pattern in patterns)
+
+
+def check_can_call_tools(provider: Provider, tools: Iterable[str]) -> None:
+    """Raise `ConfigError` when the profile names tools its provider (or a fallback) cannot call."""
+    if tools and "tools" not in provider.supports:
+        raise ConfigError(
+            "GATEWAY_TOOLS", f"the {provider.name} provider cannot call tools; remove `tools` or switch"
+        )

@@ -18,27 +18,17 @@ from domain.provider import Provider
 from domain.request import ChatRequest
 from gateway.process.settings import Settings
 from gateway.telemetry.metrics import Metrics
+from gateway.tools.config import check_can_call_tools
 from gateway.tools.toolbox import Ran, Toolbox
-from providers.config import ConfigError
 
 # The gateway runs this profile's tools, so a client cannot bring its own (a 400 names the option).
 SERVER_RUN = frozenset({"tools", "tool_choice", "parallel_tool_calls"})
 GAVE_UP = "\n\nSorry, I could not finish: answering this needed more tool calls than I may make in one reply."
 
 
-def check_tools(provider: Provider, settings: Settings) -> None:
-    """Raise `ConfigError` when the profile names tools its provider (or a fallback) cannot call."""
-    if settings.tools and "tools" not in provider.supports:
-        raise ConfigError(
-            "GATEWAY_TOOLS", f"the {provider.name} provider cannot call tools; remove `tools` or switch"
-        )
-
-
 def with_tools(provider: Provider, profile: str, settings: Settings, metrics: Metrics | None) -> Provider:
-    """`provider` behind the loop when the profile names tools; `ConfigError` when it cannot call tools."""
-    check_tools(provider, settings)
-    if not settings.tools:
-        return provider
+    """`provider` behind the loop of the profile's tools; `ConfigError` when it cannot call tools."""
+    check_can_call_tools(provider, settings.tools)
     toolbox = Toolbox(
         profile,
         settings.mcp_servers,
