@@ -54,7 +54,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="deepchat-gateway",
         description="An LLM gateway for the Deep Chat web component: POST /chat streams the provider's "
-        "reply as Server-Sent Events; GET / serves a demo page.",
+        "reply as Server-Sent Events (WS /chat/ws: websocket mode); OpenAI's /v1/chat/completions, "
+        "/v1/responses and /v1/audio/transcriptions and Anthropic's /v1/messages serve API clients; "
+        "GET / serves a demo page.",
         epilog=EPILOG.format(providers=", ".join(sorted(REGISTRY))),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
