@@ -40,13 +40,6 @@ class Profile:
     limiter: RateLimiter
     policy: Policy
     transcriber: Transcriber | None = None  # its provider's speech-to-text, where it has one
-    streams: int = 0  # replies under way on this profile
-
-    def stream_started(self) -> None:
-        self.streams += 1
-
-    def stream_ended(self) -> None:
-        self.streams -= 1
 
     @classmethod
     def build(cls, name: str, settings: Settings, storage: Storage, metrics: Metrics) -> Profile:

@@ -68,8 +68,19 @@ class HttpTranscriber:
         self._secrets = secrets
         self._session: aiohttp.ClientSession | None = None
         self._prepared: http_provider.Prepared | None = None
+        self._calls = 0  # transcriptions under way: closing waits for them, as HttpProvider's does
+        self._closing = False
 
     async def transcribe(self, transcription: Transcription) -> str:
+        self._calls += 1
+        try:
+            return await self._retried(transcription)
+        finally:
+            self._calls -= 1
+            if self._closing and not self._calls:
+                await self._close_session()
+
+    async def _retried(self, transcription: Transcription) -> str:
         attempt = 0
         while True:
             try:
@@ -142,8 +153,16 @@ class HttpTranscriber:
         )
 
     async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        """Close the connections once the transcriptions under way have ended (a reload replaced the
+        profile while one ran); one that starts after this opens its own session, closed when it ends."""
+        self._closing = True
+        if not self._calls:
+            await self._close_session()
+
+    async def _close_session(self) -> None:
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
 
 
 def form(transcription: Transcription, default_model: str) -> aiohttp.FormData:

@@ -48,11 +48,9 @@ async def serve(request: Request) -> Response:
         visitor = service.pipeline.visitor(caller)
         profile = profile_in_path(request, service)
         slot = await service.pipeline.admit(profile, caller, visitor)
-        profile.stream_started()  # a reload meanwhile closes this profile's clients only after it
         try:
             text, response_format = await _transcribed(request, profile, caller.record)
         finally:
-            profile.stream_ended()
             slot.release()
     except GatewayError as error:
         if isinstance(error.__cause__, UpstreamError):

@@ -201,10 +201,9 @@ class Pipeline:
 
         def ended(record: RequestRecord) -> None:
             slot.release()
-            profile.stream_ended()
             settle((record.input_tokens or 0) + (record.output_tokens or 0))
 
-        events = observed(provider.stream(request), record, self.metrics, profile.stream_started, ended)
+        events = observed(provider.stream(request), record, self.metrics, ended)
         if conversation is not None:
             events = self.conversations.recorded(events, conversation, settings.conversation_ttl)
         return Turn(profile, read, request, events, slot, conversation, ignored, lambda: settle(0))

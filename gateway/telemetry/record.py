@@ -68,17 +68,15 @@ async def observed(
     events: AsyncGenerator[Event, None],
     record: RequestRecord,
     metrics: Metrics,
-    on_start: Callable[[], None],
     on_end: Callable[[RequestRecord], None],
 ) -> AsyncGenerator[Event, None]:
-    """The events unchanged, noting on the way what the log line and the metrics need. `on_start` runs
-    when the reply is first asked for, `on_end` once it is over however it ended (one wrapper for every
-    concern, not one each: this is the hot path). A generator closed before it started runs neither.
+    """The events unchanged, noting on the way what the log line and the metrics need. `on_end` runs
+    once the reply is over however it ended (one wrapper for every concern, not one each: this is the
+    hot path). A generator closed before it started does not run it: `Turn.aclose` settles that case.
 
     A provider's failure leaves here as the gateway's one error type.
     """
     profile, provider = record.profile or "none", record.provider or "none"
-    on_start()
     in_flight = metrics.in_flight.labels(profile, provider)
     in_flight.inc()
     finished = first = False
