@@ -33,8 +33,7 @@ def test_closing_waits_for_the_transcription_under_way(
 
     async def heard_across_a_close() -> str:
         call = asyncio.ensure_future(transcriber.transcribe(Transcription(AudioPart("audio/wav", WAV))))
-        while not fake_openai.requests:  # the recording has reached the provider
-            await asyncio.sleep(0.01)
+        assert await asyncio.to_thread(fake_openai.received.wait, 10)  # the recording reached the provider
         await transcriber.aclose()  # what a reload does to the profile it replaces
         return await call
 

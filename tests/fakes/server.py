@@ -64,6 +64,7 @@ class FakeUpstream:
     def __init__(self, host: str = "127.0.0.1") -> None:
         self.host = host  # loopback; the container tests listen on their own docker network's gateway
         self.requests: list[Received] = []
+        self.received = threading.Event()  # a request arrived (cleared by `reset`)
         self.script: deque[Behaviour] = deque()
         self.aborted = threading.Event()  # the client closed a connection before the response ended
         self.aborted_count = 0
@@ -85,6 +86,7 @@ class FakeUpstream:
 
     def reset(self) -> None:
         self.requests.clear()
+        self.received.clear()
         self.script.clear()
         self.aborted.clear()
         self.completed.clear()
@@ -130,6 +132,7 @@ class FakeUpstream:
                 if request is None:
                     return
                 self.requests.append(request)
+                self.received.set()
                 behaviour = self.script.popleft() if self.script else self.default(request)
                 finished = await self._respond(behaviour, reader, writer)
                 if not finished:
