@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from typing import Literal
@@ -168,6 +169,14 @@ def body_message(body: object) -> str | None:
         message = error.get("message")
         return message if isinstance(message, str) else None
     return error if isinstance(error, str) else None
+
+
+def message_of(body: bytes) -> str | None:
+    """The human message of an error reply's body: its JSON error's message, else its text."""
+    try:
+        return body_message(json.loads(body))
+    except ValueError:
+        return body.decode("utf-8", "replace")[:300]
 
 
 def retry_after_seconds(value: str | None) -> float | None:

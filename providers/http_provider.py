@@ -49,6 +49,15 @@ class Prepared:
     headers: dict[str, str]
     proxy: wire.Proxy | None
 
+    @classmethod
+    def of(cls, url: str, headers: Mapping[str, str]) -> Prepared:
+        sent = dict(headers)
+        proxy = wire.proxy_for(url)
+        if proxy and proxy.headers and url.startswith("http:"):
+            # Proxy credentials ride on a plain-HTTP call itself; HTTPS sends them in its CONNECT.
+            sent.update(proxy.headers)
+        return cls(url, sent, proxy)
+
 
 class Endpoint(Protocol):
     async def prepare(self, path: str) -> tuple[str, Mapping[str, str]]:
@@ -136,12 +145,7 @@ class HttpProvider:
             prepared = self._prepared.get(path)
             if prepared is None:
                 url, headers = await self._endpoint.prepare(path)
-                headers = {**headers, "content-type": "application/json"}
-                proxy = wire.proxy_for(url)
-                if proxy and proxy.headers and url.startswith("http:"):
-                    # Proxy credentials ride on a plain-HTTP call itself; HTTPS sends them in its CONNECT.
-                    headers.update(proxy.headers)
-                prepared = Prepared(url, headers, proxy)
+                prepared = Prepared.of(url, {**headers, "content-type": "application/json"})
                 if len(self._prepared) < 64:  # a path per model at most (Gemini's): a handful
                     self._prepared[path] = prepared
             return prepared

@@ -131,22 +131,14 @@ class HttpTranscriber:
 
     async def _prepare(self) -> http_provider.Prepared:
         url, headers = await self._endpoint.prepare(PATH)
-        proxy = wire.proxy_for(url)
-        sent = dict(headers)
-        if proxy and proxy.headers and url.startswith("http:"):
-            sent.update(proxy.headers)  # as for chat calls (providers/http_provider.py)
-        self._prepared = http_provider.Prepared(url, sent, proxy)
+        self._prepared = http_provider.Prepared.of(url, headers)
         return self._prepared
 
     def _status_error(self, response: aiohttp.ClientResponse, body: bytes) -> UpstreamError:
-        try:
-            message = errors.body_message(orjson.loads(body))
-        except orjson.JSONDecodeError:
-            message = body.decode("utf-8", "replace")[:300]
         return errors.from_status(
             self.name,
             response.status,
-            message,
+            errors.message_of(body),
             key_variable=self._key_variable,
             retry_after=errors.retry_after_seconds(response.headers.get("retry-after")),
             secrets=self._secrets,

@@ -9,7 +9,6 @@ the provider side's CPU per reply (bench/provider_cpu.py).
 from __future__ import annotations
 
 import base64
-import json
 import urllib.parse
 import urllib.request
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
@@ -178,14 +177,10 @@ async def _status_error(how: Reading, response: aiohttp.ClientResponse) -> Upstr
             body += piece
     except (TimeoutError, aiohttp.ClientError):
         pass  # what arrived is still worth showing
-    try:
-        message = errors.body_message(json.loads(body))
-    except ValueError:
-        message = body.decode("utf-8", "replace")[:300]
     return errors.from_status(
         how.provider,
         response.status,
-        message,
+        errors.message_of(bytes(body)),
         key_variable=how.key_variable,
         retry_after=errors.retry_after_seconds(response.headers.get("retry-after")),
         secrets=how.secrets,

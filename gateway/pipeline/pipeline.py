@@ -128,10 +128,6 @@ class Pipeline:
         self.log_content = log_content
         self._background: set[asyncio.Task[None]] = set()
 
-    @property
-    def streams(self) -> int:
-        return self.slots.taken
-
     def visitor(self, caller: Caller) -> str:
         """Who is asking: the token's subject with auth on, else the address. Raises 401 for a bad token."""
         return self.authenticator.identify(caller.token) or f"ip:{caller.address or 'unknown'}"
