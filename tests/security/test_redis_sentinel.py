@@ -13,6 +13,7 @@ from tests.conftest import StartGateway
 from tests.fakes.openai_upstream import FakeOpenAI
 from tests.gateway_process import GatewayProcess
 from tests.security.redis_sentinel import RedisSentinelSet
+from tests.security.redis_server import wait_for_answer
 from tests.sse import chat_body
 
 
@@ -60,6 +61,11 @@ def test_after_a_failover_the_promoted_replica_holds_the_limit_and_the_conversat
     gateway = start_openai_gateway(**env)
     conversation = {"x-conversation-id": secrets.token_urlsafe(18)}
     assert ask(gateway, "I live in Porto.", "192.0.2.30", **conversation).status_code == 200
+    # The turn is stored once the reply has ended, and reaches the replica asynchronously: a failover
+    # before then loses it on any Redis set. Fail over once the replica holds it.
+    wait_for_answer(
+        sentinel_set.replica_port, "deepchat:conversation:", "--scan", "--pattern", "deepchat:conversation:*"
+    )
 
     sentinel_set.stop_master()
     sentinel_set.wait_for_failover()
